@@ -1,0 +1,1 @@
+"""HTTP and WebSocket interface: Starlette app, Strawberry schema, CLI."""

@@ -1,0 +1,75 @@
+"""The Starlette application: /graphql (HTTP + WebSocket), /healthz, /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.metrics import Metrics, RequestMiddleware
+from api.schema import build_schema
+from api.settings import Settings
+from api.view import SegmentoGraphQL
+from persistence.db import Database, migrate
+from persistence.unit_of_work import UnitOfWorkFactory
+from services.ports import Clock, system_clock
+
+log = logging.getLogger("segmento")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
+    settings = settings or Settings.from_env()
+    metrics = Metrics()
+    db = Database(settings.database_url)
+    uows = UnitOfWorkFactory(db)
+    view = SegmentoGraphQL(
+        build_schema(settings),
+        uows=uows,
+        clock=clock,
+        metrics=metrics,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        connection_init_wait_timeout=timedelta(seconds=10),
+        max_subscriptions_per_connection=50,
+    )
+
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(db.ping(), timeout=5)
+        except Exception as error:  # the probe reports any database failure
+            log.warning("health check failed: %s", error)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": db.dialect})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await asyncio.to_thread(migrate, settings.database_url)
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = Starlette(
+        middleware=[
+            Middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+        ],
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/metrics", metrics.endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.uows = uows
+    app.state.metrics = metrics
+    return app

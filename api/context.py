@@ -1,0 +1,65 @@
+"""The typed per-request context: units of work, clock, principal, dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from domain.auth import Principal, Scope
+from domain.contacts import Company
+from domain.errors import Unauthenticated
+from domain.tags import ContactTag
+from services import companies, tags
+from services.ports import Clock, UnitOfWorkFactory
+
+
+class Loaders:
+    """Per-request batching: one query per kind of related object, whatever the page size."""
+
+    def __init__(self, uows: UnitOfWorkFactory) -> None:
+        async def load_companies(ids: list[int]) -> list[Company | None]:
+            found = await companies.companies_by_id(uows, ids)
+            return [found.get(i) for i in ids]
+
+        async def load_stats(ids: list[int]) -> list[tuple[int, int]]:
+            found = await companies.company_stats(uows, ids)
+            return [found.get(i, (0, 0)) for i in ids]
+
+        async def load_contact_tags(ids: list[int]) -> list[list[ContactTag]]:
+            found = await tags.tags_of_contacts(uows, ids)
+            return [found.get(i, []) for i in ids]
+
+        async def load_tag_counts(ids: list[int]) -> list[int]:
+            found = await tags.tag_contact_counts(uows, ids)
+            return [found.get(i, 0) for i in ids]
+
+        self.company = DataLoader(load_fn=load_companies)
+        self.company_stats = DataLoader(load_fn=load_stats)
+        self.contact_tags = DataLoader(load_fn=load_contact_tags)
+        self.tag_contact_count = DataLoader(load_fn=load_tag_counts)
+
+
+@dataclass
+class Context:
+    uows: UnitOfWorkFactory
+    clock: Clock
+    loaders: Loaders
+    request_id: str
+    principal: Principal | None = None
+    auth_problem: str | None = None
+    connection_params: Any = None
+    request: Any = None
+    response: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def require(self, scope: Scope, action: str) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated(self.auth_problem or "an API key is required")
+        self.principal.require(scope, action)
+        return self.principal
+
+
+AppInfo = Info[Context, None]

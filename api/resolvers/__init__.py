@@ -1,0 +1,1 @@
+"""Thin resolvers: parse input, call a service, map the result with `from_domain`."""

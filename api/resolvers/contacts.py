@@ -1,0 +1,116 @@
+"""Contact queries and mutations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.context import AppInfo
+from api.schema.contact import Contact
+from api.schema.inputs import ContactFilter, ContactInput, ContactOrder, ContactUpdateInput
+from api.schema.pagination import Connection, connection_from
+from domain.errors import NotFound, parse_id
+from domain.pagination import page_request
+from services import contacts
+
+
+async def contact(info: AppInfo, id: strawberry.ID) -> Contact:
+    found = await contacts.get_contact(info.context.uows, parse_id(id, "contact"))
+    return Contact.from_domain(found)
+
+
+async def contact_by_email(info: AppInfo, email: str) -> Contact:
+    found = await contacts.get_contact_by_email(info.context.uows, email)
+    if found is None:
+        raise NotFound(f"no contact with email {email.strip().lower()}", field="email")
+    return Contact.from_domain(found)
+
+
+async def contact_list(
+    info: AppInfo,
+    filter: ContactFilter | None = None,
+    order_by: ContactOrder | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[Contact]:
+    ctx, order = info.context, order_by or ContactOrder()
+    where, now = (filter.to_domain() if filter else None), ctx.clock()
+    page = page_request(first, after, last, before, order.field.value)
+    found = await contacts.list_contacts(
+        ctx.uows, where, order.field.value, order.direction, page, now
+    )
+    return connection_from(
+        found,
+        Contact.from_domain,
+        lambda: contacts.count_contacts(ctx.uows, where, now),  # type: ignore[arg-type]
+    )
+
+
+async def create_contact(info: AppInfo, input: ContactInput) -> Contact:
+    ctx = info.context
+    created = await contacts.create_contact(ctx.uows, input.to_values(), ctx.clock())
+    return Contact.from_domain(created)
+
+
+async def update_contact(info: AppInfo, id: strawberry.ID, input: ContactUpdateInput) -> Contact:
+    ctx = info.context
+    updated = await contacts.update_contact(
+        ctx.uows, parse_id(id, "contact"), input.to_values(), ctx.clock()
+    )
+    return Contact.from_domain(updated)
+
+
+async def delete_contact(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
+    await contacts.delete_contact(info.context.uows, parse_id(id, "contact"))
+    return id
+
+
+@strawberry.type
+class UpsertError:
+    code: str
+    message: str
+    field: str | None
+
+
+@strawberry.type
+class UpsertContactResult:
+    index: int = strawberry.field(description="Position of the item in the input list.")
+    contact: Contact | None
+    created: bool
+    error: UpsertError | None
+
+
+@strawberry.type
+class UpsertContactsPayload:
+    results: list[UpsertContactResult]
+    created_count: int
+    updated_count: int
+    error_count: int
+
+
+async def upsert_contacts(
+    info: AppInfo,
+    items: Annotated[list[ContactInput], strawberry.argument(name="contacts")],
+) -> UpsertContactsPayload:
+    ctx = info.context
+    results = await contacts.upsert_contacts(ctx.uows, [c.to_values() for c in items], ctx.clock())
+    items = [
+        UpsertContactResult(
+            index=r.index,
+            contact=Contact.from_domain(r.contact) if r.contact else None,
+            created=r.created,
+            error=UpsertError(code=r.error.code, message=r.error.message, field=r.error.field)
+            if r.error
+            else None,
+        )
+        for r in results
+    ]
+    return UpsertContactsPayload(
+        results=items,
+        created_count=sum(1 for r in results if r.contact and r.created),
+        updated_count=sum(1 for r in results if r.contact and not r.created),
+        error_count=sum(1 for r in results if r.error),
+    )

@@ -1,0 +1,46 @@
+"""The Mutation root: every mutation needs a key with `write` scope (some `admin`)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.resolvers import api_keys as key_r
+from api.resolvers import companies as company_r
+from api.resolvers import contacts as contact_r
+from api.resolvers import tags as tag_r
+from api.schema.api_key import CreatedApiKey
+from api.schema.company import Company
+from api.schema.contact import Contact
+from api.schema.tag import Tag
+
+
+@strawberry.type
+class Mutation:
+    create_contact: Contact | None = strawberry.field(
+        resolver=contact_r.create_contact, description="CONFLICT if the email is taken."
+    )
+    update_contact: Contact | None = strawberry.field(resolver=contact_r.update_contact)
+    delete_contact: strawberry.ID | None = strawberry.field(resolver=contact_r.delete_contact)
+    upsert_contacts: contact_r.UpsertContactsPayload | None = strawberry.field(
+        resolver=contact_r.upsert_contacts,
+        description=(
+            "Create or update up to 1,000 contacts by normalised email. Valid items are stored "
+            "in one transaction; invalid ones are reported per item and store nothing."
+        ),
+    )
+    create_company: Company | None = strawberry.field(resolver=company_r.create_company)
+    update_company: Company | None = strawberry.field(resolver=company_r.update_company)
+    delete_company: strawberry.ID | None = strawberry.field(
+        resolver=company_r.delete_company, description="Its contacts stay, without company."
+    )
+    create_tag: Tag | None = strawberry.field(resolver=tag_r.create_tag)
+    update_tag: Tag | None = strawberry.field(
+        resolver=tag_r.update_tag, description="The code never changes."
+    )
+    delete_tag: str | None = strawberry.field(resolver=tag_r.delete_tag)
+    assign_tag: Contact | None = strawberry.field(
+        resolver=tag_r.assign_tag, description="Adds the tag, or one point if already held."
+    )
+    remove_tag: Contact | None = strawberry.field(resolver=tag_r.remove_tag)
+    create_api_key: CreatedApiKey | None = strawberry.field(resolver=key_r.create_api_key)
+    revoke_api_key: strawberry.ID | None = strawberry.field(resolver=key_r.revoke_api_key)

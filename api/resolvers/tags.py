@@ -1,0 +1,54 @@
+"""Tag queries and mutations, and tag assignment."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.context import AppInfo
+from api.schema.contact import Contact
+from api.schema.inputs import TagInput, TagUpdateInput
+from api.schema.tag import Tag
+from domain.errors import NotFound, parse_id
+from services import contacts, tags
+
+
+async def tag_list(info: AppInfo) -> list[Tag]:
+    return [Tag.from_domain(t) for t in await tags.list_tags(info.context.uows)]
+
+
+async def tag(info: AppInfo, code: str) -> Tag:
+    found = await tags.get_tag(info.context.uows, code)
+    if found is None:
+        raise NotFound(f"no tag with code {code!r}", field="code")
+    return Tag.from_domain(found)
+
+
+async def create_tag(info: AppInfo, input: TagInput) -> Tag:
+    ctx = info.context
+    created = await tags.create_tag(
+        ctx.uows, input.name, input.code, input.description, ctx.clock()
+    )
+    return Tag.from_domain(created)
+
+
+async def update_tag(info: AppInfo, code: str, input: TagUpdateInput) -> Tag:
+    return Tag.from_domain(
+        await tags.update_tag(info.context.uows, code, input.name, input.description)
+    )
+
+
+async def delete_tag(info: AppInfo, code: str) -> str:
+    await tags.delete_tag(info.context.uows, code)
+    return code
+
+
+async def assign_tag(info: AppInfo, contact_id: strawberry.ID, code: str) -> Contact:
+    ctx, cid = info.context, parse_id(contact_id, "contact", "contactId")
+    await tags.assign_tag(ctx.uows, cid, code, ctx.clock())
+    return Contact.from_domain(await contacts.get_contact(ctx.uows, cid))
+
+
+async def remove_tag(info: AppInfo, contact_id: strawberry.ID, code: str) -> Contact:
+    ctx, cid = info.context, parse_id(contact_id, "contact", "contactId")
+    await tags.remove_tag(ctx.uows, cid, code, ctx.clock())
+    return Contact.from_domain(await contacts.get_contact(ctx.uows, cid))

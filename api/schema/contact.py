@@ -1,0 +1,87 @@
+"""The Contact type."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.context import AppInfo
+from api.schema.company import Company
+from api.schema.enums import ContactTypeEnum, FunnelStageEnum, SourceEnum
+from api.schema.tag import ContactTag
+from domain.contacts import Contact as ContactRecord
+
+
+@strawberry.type
+class Consent:
+    email_marketing: bool
+    profiling: bool
+
+
+@strawberry.type
+class Contact:
+    id: strawberry.ID
+    email: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    job_title: str | None
+    contact_type: ContactTypeEnum | None  # type: ignore[valid-type]
+    source: SourceEnum | None  # type: ignore[valid-type]
+    funnel_stage: FunnelStageEnum | None  # type: ignore[valid-type]
+    sector: str | None
+    region: str | None
+    city: str | None
+    country: str | None
+    custom_attributes: JSON
+    consent: Consent
+    score: int = strawberry.field(description="Lead score; equals the sum of the score ledger.")
+    tier: str | None = strawberry.field(description="Tier name; null until tiers are computed.")
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime | None
+    company_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_domain(cls, c: ContactRecord) -> Contact:
+        return cls(
+            id=strawberry.ID(str(c.id)),
+            email=c.email,
+            first_name=c.first_name,
+            last_name=c.last_name,
+            phone=c.phone,
+            job_title=c.job_title,
+            contact_type=c.contact_type,
+            source=c.source,
+            funnel_stage=c.funnel_stage,
+            sector=c.sector,
+            region=c.region,
+            city=c.city,
+            country=c.country,
+            custom_attributes=c.custom_attributes,
+            consent=Consent(email_marketing=c.consent_email, profiling=c.consent_profiling),
+            score=c.score,
+            tier=c.tier,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            last_activity_at=c.last_activity_at,
+            company_id=c.company_id,
+        )
+
+    @strawberry.field
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.email
+
+    @strawberry.field
+    async def company(self, info: AppInfo) -> Company | None:
+        if self.company_id is None:
+            return None
+        company = await info.context.loaders.company.load(self.company_id)
+        return Company.from_domain(company) if company else None
+
+    @strawberry.field(description="Tags held, strongest (most points) first.")
+    async def tags(self, info: AppInfo) -> list[ContactTag]:
+        held = await info.context.loaders.contact_tags.load(int(self.id))
+        return [ContactTag.from_domain(ct) for ct in held]

@@ -1,0 +1,39 @@
+"""Settings, read from environment variables (documented in README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/segmento.db"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    broadcast_url: str = "memory://"
+    migrate_on_start: bool = True
+    max_body_bytes: int = 1_048_576
+    max_query_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    graphiql: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            broadcast_url=os.environ.get("BROADCAST_URL", "memory://"),
+            migrate_on_start=os.environ.get("SEGMENTO_MIGRATE_ON_START", "1") != "0",
+            max_body_bytes=_int("SEGMENTO_MAX_BODY_BYTES", 1_048_576),
+            max_query_depth=_int("SEGMENTO_MAX_QUERY_DEPTH", 10),
+            max_aliases=_int("SEGMENTO_MAX_ALIASES", 30),
+            max_tokens=_int("SEGMENTO_MAX_TOKENS", 5_000),
+            graphiql=os.environ.get("SEGMENTO_GRAPHIQL", "1") != "0",
+        )

@@ -1,0 +1,137 @@
+"""GraphQL over HTTP (and WebSocket) on Starlette, following the GraphQL-over-HTTP spec.
+
+Clients that accept `application/graphql-response+json` get it, with 4xx for request errors
+(parse, validation, auth); `application/json` clients get 200 for every well-formed request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import OperationType
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.exceptions import HTTPException
+from strawberry.types import ExecutionResult
+
+from api.context import Context, Loaders
+from api.errors import REQUEST_ERROR_STATUS
+from api.metrics import Metrics
+from services import auth
+from services.ports import Clock, UnitOfWorkFactory
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+ALL_OPERATIONS = frozenset(OperationType)
+
+
+def wants_graphql_response(accept: str) -> bool:
+    """Only clients that name the new media type get it; others keep application/json."""
+    return GRAPHQL_RESPONSE in accept
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class SegmentoGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self, schema: Any, uows: UnitOfWorkFactory, clock: Clock, metrics: Metrics, **kwargs: Any
+    ) -> None:
+        super().__init__(schema, **kwargs)
+        self.uows = uows
+        self.clock = clock
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as e:
+            response = JSONResponse(
+                {"errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=e.status_code,
+            )
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        context = Context(
+            uows=self.uows,
+            clock=self.clock,
+            loaders=Loaders(self.uows),
+            request_id=request.scope.get("state", {}).get("request_id", "-"),
+            request=request,
+            response=response,
+        )
+        if isinstance(request, Request):
+            response.segmento_context = context
+            await self.authenticate(context, request.headers.get("authorization"))
+        return context
+
+    async def authenticate(self, context: Context, header: str | None) -> None:
+        token = bearer_token(header)
+        if token is None:
+            context.auth_problem = (
+                "an API key is required: send the header 'Authorization: Bearer <key>'"
+            )
+            return
+        context.principal = await auth.authenticate(self.uows, token)
+        if context.principal is None:
+            context.auth_problem = "the API key is not valid or has been revoked"
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        """Let every operation type through; `OperationGuard` answers GET mutations with 405."""
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=ALL_OPERATIONS,
+                operation_extensions=request_data.extensions,
+            )
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+
+    def create_response(self, response_data: Any, sub_response: Any) -> Response:
+        context: Context | None = getattr(sub_response, "segmento_context", None)
+        code = context.extra.get("request_error") if context else None
+        graphql_response = context is not None and wants_graphql_response(
+            context.request.headers.get("accept", "")
+        )
+        if graphql_response and code and isinstance(response_data, dict):
+            response_data = {k: v for k, v in response_data.items() if k != "data"}
+        self._count_errors(response_data)
+        response = super().create_response(response_data, sub_response)
+        if graphql_response:
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            if code:
+                response.status_code = REQUEST_ERROR_STATUS.get(code, 400)
+        if code == "METHOD_NOT_ALLOWED":
+            response.status_code = 405
+            response.headers["allow"] = "POST"
+        return response
+
+    def _count_errors(self, response_data: Any) -> None:
+        for item in response_data if isinstance(response_data, list) else [response_data]:
+            for error in item.get("errors", ()):
+                code = (error.get("extensions") or {}).get("code", "UNKNOWN")
+                self.metrics.graphql_errors.labels(code).inc()

@@ -1,0 +1,1 @@
+"""Pure domain of Segmento: standard library only."""

@@ -1,0 +1,234 @@
+"""Contacts and companies: enums, normalisation and validation of their fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from domain.errors import InvalidInput
+
+
+class ContactType(StrEnum):
+    CLIENT = "CLIENT"
+    PROSPECT = "PROSPECT"
+    PARTNER = "PARTNER"
+    SUPPLIER = "SUPPLIER"
+    OTHER = "OTHER"
+
+
+CompanyType = ContactType
+
+
+class Source(StrEnum):
+    WEB = "WEB"
+    EVENT = "EVENT"
+    REFERRAL = "REFERRAL"
+    IMPORT = "IMPORT"
+    EMAIL = "EMAIL"
+    SOCIAL = "SOCIAL"
+    PAID_ADS = "PAID_ADS"
+    PARTNER = "PARTNER"
+    OTHER = "OTHER"
+
+
+class FunnelStage(StrEnum):
+    AWARENESS = "AWARENESS"
+    CONSIDERATION = "CONSIDERATION"
+    DECISION = "DECISION"
+
+
+_EMAIL_RE = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+MAX_TEXT = 200
+
+
+def normalise_email(raw: str, field_name: str = "email") -> str:
+    """Trim and lower-case; refuse anything that is not a plausible address."""
+    email = raw.strip().lower()
+    local, _, _domain = email.partition("@")
+    if (
+        len(email) > 254
+        or len(local) > 64
+        or ".." in email
+        or local.startswith(".")
+        or local.endswith(".")
+        or not _EMAIL_RE.match(email)
+    ):
+        raise InvalidInput(f"{raw!r} is not a valid email address", field=field_name)
+    return email
+
+
+def clean_text(raw: str | None, field_name: str, *, required: bool = False) -> str | None:
+    if raw is None:
+        if required:
+            raise InvalidInput(f"{field_name} is required", field=field_name)
+        return None
+    value = " ".join(raw.split())
+    if not value:
+        if required:
+            raise InvalidInput(f"{field_name} must not be blank", field=field_name)
+        return None
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"{field_name} is longer than {MAX_TEXT} characters", field=field_name)
+    return value
+
+
+def clean_phone(raw: str | None) -> str | None:
+    value = clean_text(raw, "phone")
+    if value is not None and not _PHONE_RE.match(value):
+        raise InvalidInput(f"{raw!r} is not a valid phone number", field="phone")
+    return value
+
+
+def clean_country(raw: str | None) -> str | None:
+    value = clean_text(raw, "country")
+    if value is None:
+        return None
+    value = value.upper()
+    if not _COUNTRY_RE.match(value):
+        raise InvalidInput("country must be an ISO 3166 two-letter code", field="country")
+    return value
+
+
+def clean_attributes(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("customAttributes must be a JSON object", field="customAttributes")
+    if any(not isinstance(key, str) or not key for key in raw):
+        raise InvalidInput(
+            "customAttributes keys must be non-empty strings", field="customAttributes"
+        )
+    return dict(raw)
+
+
+_TEXT_FIELDS = ("first_name", "last_name", "job_title", "sector", "region", "city")
+_ENUM_FIELDS: dict[str, type[Enum]] = {
+    "contact_type": ContactType,
+    "source": Source,
+    "funnel_stage": FunnelStage,
+}
+
+
+def clean_contact_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the fields of a contact write; keys absent stay absent."""
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "email":
+            cleaned[key] = normalise_email(value) if value is not None else _required("email")
+        elif key in _TEXT_FIELDS:
+            cleaned[key] = clean_text(value, _camel(key))
+        elif key in _ENUM_FIELDS:
+            cleaned[key] = _ENUM_FIELDS[key](value) if value is not None else None
+        elif key == "phone":
+            cleaned[key] = clean_phone(value)
+        elif key == "country":
+            cleaned[key] = clean_country(value)
+        elif key == "custom_attributes":
+            cleaned[key] = clean_attributes(value)
+        elif key in ("consent_email", "consent_profiling"):
+            cleaned[key] = bool(value)
+        elif key == "company_id":
+            cleaned[key] = value
+        else:
+            raise InvalidInput(f"unknown contact field {key!r}", field=_camel(key))
+    return cleaned
+
+
+def clean_company_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "name":
+            cleaned[key] = clean_text(value, "name", required=True)
+        elif key in ("sector", "region", "city", "website"):
+            cleaned[key] = clean_text(value, key)
+        elif key == "company_type":
+            cleaned[key] = CompanyType(value) if value is not None else None
+        elif key == "country":
+            cleaned[key] = clean_country(value)
+        elif key == "size":
+            if value is not None and not 0 <= value <= 10_000_000:
+                raise InvalidInput("size must be a number of employees >= 0", field="size")
+            cleaned[key] = value
+        else:
+            raise InvalidInput(f"unknown company field {key!r}", field=_camel(key))
+    return cleaned
+
+
+def _required(name: str) -> str:
+    raise InvalidInput(f"{name} is required", field=name)
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """What filters look at: a contact's attributes with its tags and company type."""
+
+    id: int
+    email: str
+    score: int = 0
+    tier: str | None = None
+    sector: str | None = None
+    region: str | None = None
+    city: str | None = None
+    contact_type: ContactType | None = None
+    company_type: ContactType | None = None
+    company_id: int | None = None
+    source: Source | None = None
+    funnel_stage: FunnelStage | None = None
+    created_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    name: str
+    company_type: ContactType | None
+    sector: str | None
+    size: int | None
+    region: str | None
+    city: str | None
+    country: str | None
+    website: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    job_title: str | None
+    contact_type: ContactType | None
+    source: Source | None
+    funnel_stage: FunnelStage | None
+    sector: str | None
+    region: str | None
+    city: str | None
+    country: str | None
+    company_id: int | None
+    custom_attributes: dict[str, Any]
+    consent_email: bool
+    consent_profiling: bool
+    score: int
+    tier: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime | None

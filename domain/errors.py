@@ -1,0 +1,45 @@
+"""Errors the domain and services raise; the API maps `code` to `extensions.code`."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+def parse_id(raw: str, kind: str, field: str = "id") -> int:
+    """Ids are positive integers on the wire as strings; anything else is bad input."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{kind} id must be a positive integer, got {raw!r}", field=field
+        ) from None
+    if value <= 0:
+        raise InvalidInput(f"{kind} id must be a positive integer, got {raw!r}", field=field)
+    return value

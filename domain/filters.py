@@ -1,0 +1,162 @@
+"""The one filter language: a `ContactFilter` tree and its Python predicate.
+
+`persistence.filters_sql` compiles the same tree to SQL; a property test proves both agree.
+Semantics: every condition set on one node must hold (AND); `all_of` must all hold, `any_of`
+needs one (an empty `any_of` is no condition), `not_` negates. A missing attribute never
+matches a value condition. Activity is measured from `last_activity_at`, or from
+`created_at` for a contact that never acted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from enum import Enum
+
+from domain.contacts import ContactView
+from domain.errors import InvalidInput
+
+MAX_DEPTH = 8
+MAX_CONDITIONS = 200
+
+
+@dataclass(frozen=True)
+class IntRange:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    all_of: tuple[ContactFilter, ...] = ()
+    any_of: tuple[ContactFilter, ...] = ()
+    not_: ContactFilter | None = None
+    score_above: int | None = None
+    score_below: int | None = None
+    score_between: IntRange | None = None
+    tier_in: tuple[str, ...] | None = None
+    has_any_tag: tuple[str, ...] | None = None
+    has_all_tags: tuple[str, ...] | None = None
+    sector_in: tuple[str, ...] | None = None
+    region_in: tuple[str, ...] | None = None
+    city_in: tuple[str, ...] | None = None
+    contact_type_in: tuple[str, ...] | None = None
+    company_type_in: tuple[str, ...] | None = None
+    source_in: tuple[str, ...] | None = None
+    funnel_stage_in: tuple[str, ...] | None = None
+    company_id_in: tuple[int, ...] | None = None
+    created_between: DateRange | None = None
+    last_activity_within_days: int | None = None
+    last_activity_older_than_days: int | None = None
+    email_contains: str | None = None
+
+
+# Attribute conditions "value in list", by filter field -> ContactView attribute.
+IN_FIELDS: dict[str, str] = {
+    "tier_in": "tier",
+    "sector_in": "sector",
+    "region_in": "region",
+    "city_in": "city",
+    "contact_type_in": "contact_type",
+    "company_type_in": "company_type",
+    "source_in": "source",
+    "funnel_stage_in": "funnel_stage",
+    "company_id_in": "company_id",
+}
+
+
+def validate_filter(node: ContactFilter, depth: int = 0) -> int:
+    """Refuse nonsense (negative days, inverted ranges, runaway nesting); returns conditions."""
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels", field="filter")
+    count = sum(
+        1
+        for f in fields(node)
+        if f.name not in ("all_of", "any_of", "not_") and getattr(node, f.name) is not None
+    )
+    for name in ("last_activity_within_days", "last_activity_older_than_days"):
+        days = getattr(node, name)
+        if days is not None and not 0 <= days <= 36_500:
+            raise InvalidInput(f"{name} must be between 0 and 36500", field="filter")
+    if node.score_between and node.score_between.min > node.score_between.max:
+        raise InvalidInput("scoreBetween.min must not exceed scoreBetween.max", field="filter")
+    created = node.created_between
+    if created and created.start and created.end and created.start > created.end:
+        raise InvalidInput("createdBetween.start must not be after its end", field="filter")
+    if node.email_contains is not None and not node.email_contains.strip():
+        raise InvalidInput("emailContains must not be blank", field="filter")
+    children = [*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])]
+    count += sum(validate_filter(child, depth + 1) for child in children)
+    if count > MAX_CONDITIONS:
+        raise InvalidInput(f"filter has more than {MAX_CONDITIONS} conditions", field="filter")
+    return count
+
+
+def activity_reference(contact: ContactView) -> datetime | None:
+    return contact.last_activity_at or contact.created_at
+
+
+def _value(raw: object) -> object:
+    return raw.value if isinstance(raw, Enum) else raw
+
+
+def _leaves_hold(node: ContactFilter, c: ContactView, now: datetime) -> bool:
+    score_ok = (
+        (node.score_above is None or c.score > node.score_above)
+        and (node.score_below is None or c.score < node.score_below)
+        and (node.score_between is None or _between(c.score, node.score_between))
+    )
+    if not score_ok:
+        return False
+    for name, attr in IN_FIELDS.items():
+        wanted = getattr(node, name)
+        if wanted is not None and _value(getattr(c, attr)) not in wanted:
+            return False
+    if node.has_any_tag is not None and not c.tags.intersection(node.has_any_tag):
+        return False
+    if node.has_all_tags is not None and not c.tags.issuperset(node.has_all_tags):
+        return False
+    if node.created_between is not None and not _in_range(c.created_at, node.created_between):
+        return False
+    return _activity_holds(node, c, now) and (
+        node.email_contains is None or node.email_contains.strip().lower() in c.email
+    )
+
+
+def _activity_holds(node: ContactFilter, c: ContactView, now: datetime) -> bool:
+    ref = activity_reference(c)
+    if node.last_activity_within_days is not None:
+        since = now - timedelta(days=node.last_activity_within_days)
+        if ref is None or ref < since:
+            return False
+    if node.last_activity_older_than_days is not None:
+        before = now - timedelta(days=node.last_activity_older_than_days)
+        if ref is None or ref >= before:
+            return False
+    return True
+
+
+def matches(node: ContactFilter, contact: ContactView, now: datetime) -> bool:
+    if not _leaves_hold(node, contact, now):
+        return False
+    if not all(matches(child, contact, now) for child in node.all_of):
+        return False
+    if node.any_of and not any(matches(child, contact, now) for child in node.any_of):
+        return False
+    return not (node.not_ is not None and matches(node.not_, contact, now))
+
+
+def _in_range(value: datetime | None, span: DateRange) -> bool:
+    if value is None:
+        return False
+    return (span.start is None or value >= span.start) and (span.end is None or value <= span.end)
+
+
+def _between(value: int, span: IntRange) -> bool:
+    return span.min <= value <= span.max

@@ -1,0 +1,86 @@
+"""Relay cursor pagination: page-size limits and opaque keyset cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+class Direction(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    field: str
+    value: Any
+    id: int
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Forward (`first`/`after`) or backward (`last`/`before`) slice of an ordered set."""
+
+    limit: int
+    after: Cursor | None = None
+    before: Cursor | None = None
+    backward: bool = False
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    raw = json.dumps([cursor.field, cursor.value, cursor.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(token: str, expected_field: str, name: str) -> Cursor:
+    try:
+        field, value, ident = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if not isinstance(ident, int) or not isinstance(field, str):
+            raise ValueError(token)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput(f"{name} is not a cursor this API issued", field=name) from None
+    if field != expected_field:
+        raise InvalidInput(
+            f"{name} was issued for ordering by {field}; it cannot page an ordering by "
+            f"{expected_field}",
+            field=name,
+        )
+    return Cursor(field, value, ident)
+
+
+def page_request(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    order_field: str,
+) -> PageRequest:
+    if first is not None and last is not None:
+        raise InvalidInput("give either first or last, not both", field="first")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE:
+            raise InvalidInput(f"{name} must be between 0 and {MAX_PAGE}, got {value}", field=name)
+    after_cursor = decode_cursor(after, order_field, "after") if after else None
+    before_cursor = decode_cursor(before, order_field, "before") if before else None
+    if last is not None:
+        return PageRequest(last, after_cursor, before_cursor, backward=True)
+    return PageRequest(DEFAULT_PAGE if first is None else first, after_cursor, before_cursor)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool

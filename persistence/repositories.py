@@ -1,0 +1,344 @@
+"""Repositories: map rows to domain records. They flush but never commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from domain.auth import ApiKey, Scope
+from domain.contacts import Company, Contact, ContactType, FunnelStage, Source
+from domain.filters import ContactFilter
+from domain.pagination import Direction, Page, PageRequest
+from domain.tags import ContactTag, Tag
+from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
+from persistence.keyset import SortKey, build_page, paginate_statement
+from persistence.tables import metadata
+
+api_key_t: Table = metadata.tables["api_key"]
+
+
+def _enum(kind: type[Enum], value: str | None) -> Any:
+    return kind(value) if value is not None else None
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in values.items()}
+
+
+def contact_from_row(row: Row[Any]) -> Contact:
+    m = row._mapping
+    return Contact(
+        id=m["id"],
+        email=m["email"],
+        first_name=m["first_name"],
+        last_name=m["last_name"],
+        phone=m["phone"],
+        job_title=m["job_title"],
+        contact_type=_enum(ContactType, m["contact_type"]),
+        source=_enum(Source, m["source"]),
+        funnel_stage=_enum(FunnelStage, m["funnel_stage"]),
+        sector=m["sector"],
+        region=m["region"],
+        city=m["city"],
+        country=m["country"],
+        company_id=m["company_id"],
+        custom_attributes=dict(m["custom_attributes"] or {}),
+        consent_email=m["consent_email"],
+        consent_profiling=m["consent_profiling"],
+        score=m["score"],
+        tier=m["tier"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        last_activity_at=m["last_activity_at"],
+    )
+
+
+def company_from_row(row: Row[Any]) -> Company:
+    m = row._mapping
+    return Company(
+        id=m["id"],
+        name=m["name"],
+        company_type=_enum(ContactType, m["company_type"]),
+        sector=m["sector"],
+        size=m["size"],
+        region=m["region"],
+        city=m["city"],
+        country=m["country"],
+        website=m["website"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def tag_from_row(row: Row[Any]) -> Tag:
+    m = row._mapping
+    return Tag(m["id"], m["name"], m["code"], m["description"], m["created_at"])
+
+
+CONTACT_SORTS: dict[str, SortKey] = {
+    "CREATED_AT": SortKey("CREATED_AT", contact_t.c.created_at, lambda r: r.created_at, True),
+    "UPDATED_AT": SortKey("UPDATED_AT", contact_t.c.updated_at, lambda r: r.updated_at, True),
+    "EMAIL": SortKey("EMAIL", contact_t.c.email, lambda r: r.email),
+    "SCORE": SortKey("SCORE", contact_t.c.score, lambda r: r.score),
+    "LAST_NAME": SortKey(
+        "LAST_NAME", func.coalesce(contact_t.c.last_name, ""), lambda r: r.last_name or ""
+    ),
+}
+COMPANY_SORTS: dict[str, SortKey] = {
+    "NAME": SortKey("NAME", company_t.c.name, lambda r: r.name),
+    "CREATED_AT": SortKey("CREATED_AT", company_t.c.created_at, lambda r: r.created_at, True),
+}
+
+
+class _Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
+        return (await self.session.execute(stmt)).all()
+
+    async def _scalar(self, stmt: Any) -> Any:
+        return (await self.session.execute(stmt)).scalar()
+
+
+class ContactRepository(_Repository):
+    async def get(self, contact_id: int) -> Contact | None:
+        rows = await self.get_many([contact_id])
+        return rows.get(contact_id)
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, Contact]:
+        rows = await self._rows(select(contact_t).where(contact_t.c.id.in_(list(ids))))
+        return {row.id: contact_from_row(row) for row in rows}
+
+    async def get_by_email(self, email: str) -> Contact | None:
+        found = await self.get_many_by_email([email])
+        return found.get(email)
+
+    async def get_many_by_email(self, emails: Iterable[str]) -> dict[str, Contact]:
+        rows = await self._rows(select(contact_t).where(contact_t.c.email.in_(list(emails))))
+        return {row.email: contact_from_row(row) for row in rows}
+
+    async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
+        stmt = insert(contact_t).values(
+            **_plain(values),
+            created_at=now,
+            updated_at=now,
+            score=0,
+            custom_attributes=values.get("custom_attributes", {}),
+            consent_email=values.get("consent_email", False),
+            consent_profiling=values.get("consent_profiling", False),
+        )
+        result = await self.session.execute(stmt.returning(contact_t.c.id))
+        return int(result.scalar_one())
+
+    async def update(self, contact_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        await self.session.execute(
+            update(contact_t)
+            .where(contact_t.c.id == contact_id)
+            .values(**_plain(values), updated_at=now)
+        )
+
+    async def delete(self, contact_id: int) -> bool:
+        result = await self.session.execute(delete(contact_t).where(contact_t.c.id == contact_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def page(
+        self,
+        where: ContactFilter | None,
+        order: str,
+        direction: Direction,
+        page: PageRequest,
+        now: datetime,
+    ) -> Page[Contact]:
+        key = CONTACT_SORTS[order]
+        stmt = select(contact_t)
+        if where is not None:
+            stmt = stmt.where(compile_filter(where, now))
+        stmt = paginate_statement(stmt, key, contact_t.c.id, direction, page)
+        rows = await self._rows(stmt)
+        raw = build_page(rows, key, page, lambda r: r.id)
+        return Page(
+            [contact_from_row(r) for r in raw.items], raw.cursors, raw.has_next, raw.has_previous
+        )
+
+    async def count(self, where: ContactFilter | None, now: datetime) -> int:
+        stmt = select(func.count()).select_from(contact_t)
+        if where is not None:
+            stmt = stmt.where(compile_filter(where, now))
+        return int(await self._scalar(stmt))
+
+
+class CompanyRepository(_Repository):
+    async def get_many(self, ids: Iterable[int]) -> dict[int, Company]:
+        rows = await self._rows(select(company_t).where(company_t.c.id.in_(list(ids))))
+        return {row.id: company_from_row(row) for row in rows}
+
+    async def get(self, company_id: int) -> Company | None:
+        return (await self.get_many([company_id])).get(company_id)
+
+    async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
+        stmt = insert(company_t).values(**_plain(values), created_at=now, updated_at=now)
+        return int((await self.session.execute(stmt.returning(company_t.c.id))).scalar_one())
+
+    async def update(self, company_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        await self.session.execute(
+            update(company_t)
+            .where(company_t.c.id == company_id)
+            .values(**_plain(values), updated_at=now)
+        )
+
+    async def delete(self, company_id: int) -> bool:
+        result = await self.session.execute(delete(company_t).where(company_t.c.id == company_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def page(
+        self, name_contains: str | None, order: str, direction: Direction, page: PageRequest
+    ) -> Page[Company]:
+        key = COMPANY_SORTS[order]
+        stmt = select(company_t)
+        if name_contains:
+            stmt = stmt.where(company_t.c.name.ilike(f"%{_escape_like(name_contains)}%", "\\"))
+        rows = await self._rows(paginate_statement(stmt, key, company_t.c.id, direction, page))
+        raw = build_page(rows, key, page, lambda r: r.id)
+        return Page(
+            [company_from_row(r) for r in raw.items], raw.cursors, raw.has_next, raw.has_previous
+        )
+
+    async def count(self, name_contains: str | None) -> int:
+        stmt = select(func.count()).select_from(company_t)
+        if name_contains:
+            stmt = stmt.where(company_t.c.name.ilike(f"%{_escape_like(name_contains)}%", "\\"))
+        return int(await self._scalar(stmt))
+
+    async def contact_stats(self, ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """(number of contacts, sum of their scores) per company."""
+        stmt = (
+            select(
+                contact_t.c.company_id, func.count(), func.coalesce(func.sum(contact_t.c.score), 0)
+            )
+            .where(contact_t.c.company_id.in_(list(ids)))
+            .group_by(contact_t.c.company_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in map(tuple, await self._rows(stmt))}
+
+
+class TagRepository(_Repository):
+    async def list_all(self) -> list[Tag]:
+        return [tag_from_row(r) for r in await self._rows(select(tag_t).order_by(tag_t.c.name))]
+
+    async def get_by_codes(self, codes: Iterable[str]) -> dict[str, Tag]:
+        rows = await self._rows(select(tag_t).where(tag_t.c.code.in_(list(codes))))
+        return {row.code: tag_from_row(row) for row in rows}
+
+    async def get_by_code(self, code: str) -> Tag | None:
+        return (await self.get_by_codes([code])).get(code)
+
+    async def find_by_name_or_code(self, name: str, code: str) -> Tag | None:
+        stmt = select(tag_t).where((tag_t.c.name == name) | (tag_t.c.code == code))
+        row = (await self.session.execute(stmt)).first()
+        return tag_from_row(row) if row else None
+
+    async def insert(self, name: str, code: str, description: str | None, now: datetime) -> Tag:
+        stmt = insert(tag_t).values(name=name, code=code, description=description, created_at=now)
+        tag_id = int((await self.session.execute(stmt.returning(tag_t.c.id))).scalar_one())
+        return Tag(tag_id, name, code, description, now)
+
+    async def update(self, tag_id: int, values: Mapping[str, Any]) -> None:
+        await self.session.execute(update(tag_t).where(tag_t.c.id == tag_id).values(**values))
+
+    async def delete(self, tag_id: int) -> None:
+        await self.session.execute(delete(tag_t).where(tag_t.c.id == tag_id))
+
+    async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:
+        stmt = (
+            select(contact_tag_t, tag_t)
+            .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
+            .where(contact_tag_t.c.contact_id.in_(list(contact_ids)))
+            .order_by(contact_tag_t.c.contact_id, contact_tag_t.c.points.desc(), tag_t.c.code)
+        )
+        out: dict[int, list[ContactTag]] = defaultdict(list)
+        for row in await self._rows(stmt):
+            m = row._mapping
+            tag = Tag(m["tag_id"], m["name"], m["code"], m["description"], m["created_at"])
+            out[m["contact_id"]].append(
+                ContactTag(m["contact_id"], tag, m["points"], m["first_at"], m["last_at"])
+            )
+        return out
+
+    async def contact_counts(self, tag_ids: Iterable[int]) -> dict[int, int]:
+        stmt = (
+            select(contact_tag_t.c.tag_id, func.count())
+            .where(contact_tag_t.c.tag_id.in_(list(tag_ids)))
+            .group_by(contact_tag_t.c.tag_id)
+        )
+        return {r[0]: int(r[1]) for r in map(tuple, await self._rows(stmt))}
+
+    async def add_points(self, contact_id: int, tag_id: int, points: int, now: datetime) -> None:
+        """Insert the tag on the contact or add to its points, atomically in SQL."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(contact_tag_t)
+        stmt = ins.values(
+            contact_id=contact_id, tag_id=tag_id, points=points, first_at=now, last_at=now
+        ).on_conflict_do_update(
+            index_elements=[contact_tag_t.c.contact_id, contact_tag_t.c.tag_id],
+            set_={"points": contact_tag_t.c.points + points, "last_at": now},
+        )
+        await self.session.execute(stmt)
+
+    async def remove(self, contact_id: int, tag_id: int) -> bool:
+        result = await self.session.execute(
+            delete(contact_tag_t).where(
+                contact_tag_t.c.contact_id == contact_id, contact_tag_t.c.tag_id == tag_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+class ApiKeyRepository(_Repository):
+    async def insert(
+        self, name: str, prefix: str, key_hash: str, scope: Scope, now: datetime
+    ) -> ApiKey:
+        stmt = insert(api_key_t).values(
+            name=name, prefix=prefix, key_hash=key_hash, scope=scope.value, created_at=now
+        )
+        key_id = int((await self.session.execute(stmt.returning(api_key_t.c.id))).scalar_one())
+        return ApiKey(key_id, name, prefix, scope, now, None)
+
+    async def active_by_hash(self, key_hash: str) -> ApiKey | None:
+        stmt = select(api_key_t).where(
+            api_key_t.c.key_hash == key_hash, api_key_t.c.revoked_at.is_(None)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return _api_key(row) if row else None
+
+    async def list_all(self) -> list[ApiKey]:
+        return [_api_key(r) for r in await self._rows(select(api_key_t).order_by(api_key_t.c.id))]
+
+    async def count(self) -> int:
+        return int(await self._scalar(select(func.count()).select_from(api_key_t)))
+
+    async def revoke(self, key_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(api_key_t)
+            .where(api_key_t.c.id == key_id, api_key_t.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def _api_key(row: Row[Any]) -> ApiKey:
+    m = row._mapping
+    return ApiKey(
+        m["id"], m["name"], m["prefix"], Scope(m["scope"]), m["created_at"], m["revoked_at"]
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

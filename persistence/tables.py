@@ -1,0 +1,111 @@
+"""SQLModel tables. Enums are stored as their string values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from persistence.types import UtcDateTime
+
+# Named constraints let later Alembic migrations alter them, on SQLite too.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _at(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_type=UtcDateTime, nullable=nullable, index=index)
+
+
+class CompanyRow(SQLModel, table=True):
+    __tablename__ = "company"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    company_type: str | None = Field(default=None, max_length=20)
+    sector: str | None = Field(default=None, max_length=200)
+    size: int | None = None
+    region: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=2)
+    website: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _at(index=True)
+    updated_at: datetime = _at()
+
+
+class ContactRow(SQLModel, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (
+        Index("ix_contact_score_id", "score", "id"),
+        Index("ix_contact_region_city", "region", "city"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    job_title: str | None = Field(default=None, max_length=200)
+    contact_type: str | None = Field(default=None, max_length=20)
+    source: str | None = Field(default=None, max_length=20)
+    funnel_stage: str | None = Field(default=None, max_length=20)
+    sector: str | None = Field(default=None, max_length=200, index=True)
+    region: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=2)
+    company_id: int | None = Field(
+        default=None, foreign_key="company.id", ondelete="SET NULL", index=True
+    )
+    custom_attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    consent_email: bool = False
+    consent_profiling: bool = False
+    score: int = 0
+    tier: str | None = Field(default=None, max_length=20, index=True)
+    created_at: datetime = _at(index=True)
+    updated_at: datetime = _at()
+    last_activity_at: datetime | None = _at(nullable=True)
+
+
+class TagRow(SQLModel, table=True):
+    __tablename__ = "tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    code: str = Field(max_length=64, unique=True)
+    description: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _at()
+
+
+class ContactTagRow(SQLModel, table=True):
+    __tablename__ = "contact_tag"
+
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE", primary_key=True)
+    tag_id: int = Field(foreign_key="tag.id", ondelete="CASCADE", primary_key=True, index=True)
+    points: int = 1
+    first_at: datetime = _at()
+    last_at: datetime = _at()
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_key"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=20)
+    key_hash: str = Field(max_length=64)
+    scope: str = Field(max_length=10)
+    created_at: datetime = _at()
+    revoked_at: datetime | None = _at(nullable=True)
+
+
+metadata = SQLModel.metadata

@@ -1,0 +1,59 @@
+"""API keys: issue (the secret is shown once), authenticate, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.auth import ApiKey, Principal, Scope, display_prefix, hash_key, new_key
+from domain.contacts import clean_text
+from domain.errors import InvalidInput, NotFound
+from services.ports import UnitOfWorkFactory
+
+
+async def create_api_key(
+    uows: UnitOfWorkFactory, name: str, scope: Scope, now: datetime
+) -> tuple[ApiKey, str]:
+    clean_name = clean_text(name, "name", required=True)
+    assert clean_name is not None
+    secret = new_key()
+    async with uows(write=True) as uow:
+        key = await uow.api_keys.insert(
+            clean_name, display_prefix(secret), hash_key(secret), scope, now
+        )
+        await uow.commit()
+    return key, secret
+
+
+async def bootstrap_admin_key(uows: UnitOfWorkFactory, now: datetime) -> str | None:
+    """On a database with no key at all, issue an admin key and return its secret."""
+    async with uows(write=True) as uow:
+        if await uow.api_keys.count() > 0:
+            return None
+        secret = new_key()
+        await uow.api_keys.insert(
+            "bootstrap admin", display_prefix(secret), hash_key(secret), Scope.ADMIN, now
+        )
+        await uow.commit()
+    return secret
+
+
+async def authenticate(uows: UnitOfWorkFactory, secret: str) -> Principal | None:
+    async with uows() as uow:
+        key = await uow.api_keys.active_by_hash(hash_key(secret))
+    return Principal(key.id, key.name, key.scope) if key else None
+
+
+async def list_api_keys(uows: UnitOfWorkFactory) -> list[ApiKey]:
+    async with uows() as uow:
+        return await uow.api_keys.list_all()
+
+
+async def revoke_api_key(
+    uows: UnitOfWorkFactory, key_id: int, current: Principal, now: datetime
+) -> None:
+    if key_id == current.key_id:
+        raise InvalidInput("an API key cannot revoke itself; use another admin key", field="id")
+    async with uows(write=True) as uow:
+        if not await uow.api_keys.revoke(key_id, now):
+            raise NotFound(f"no active API key with id {key_id}", field="id")
+        await uow.commit()
