@@ -11,8 +11,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, GraphQLError, GraphQLSyntaxError, OperationType
+from graphql import ExecutionResult, FieldNode, GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from domain.auth import Scope
 from domain.errors import DomainError, Forbidden, Unauthenticated
@@ -73,9 +74,9 @@ def _code_for(error: GraphQLError, validation_failed: bool) -> tuple[str, bool]:
     """(code, is_request_error) for an error that carries no code of ours."""
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED", True
-    if error.path is None and error.original_error is None:
-        if validation_failed:
-            return "GRAPHQL_VALIDATION_FAILED", True
+    if error.path is None and validation_failed:
+        return "GRAPHQL_VALIDATION_FAILED", True
+    if error.path is None and error.message.startswith("Variable '$"):
         return "BAD_USER_INPUT", True  # variables that do not coerce to their types
     return "INTERNAL_SERVER_ERROR", False
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import OperationType
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.exceptions import HTTPException
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from api.context import Context, Loaders
 from api.errors import REQUEST_ERROR_STATUS

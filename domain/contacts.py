@@ -47,6 +47,7 @@ _EMAIL_RE = re.compile(
 )
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+_WEBSITE_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 MAX_TEXT = 200
 
 
@@ -135,8 +136,10 @@ def clean_contact_fields(values: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "custom_attributes":
             cleaned[key] = clean_attributes(value)
         elif key in ("consent_email", "consent_profiling"):
-            cleaned[key] = bool(value)
+            cleaned[key] = _flag(value, _camel(key))
         elif key == "company_id":
+            if value is not None and (not _is_int(value) or value <= 0):
+                raise InvalidInput("companyId must be a positive integer id", field="companyId")
             cleaned[key] = value
         else:
             raise InvalidInput(f"unknown contact field {key!r}", field=_camel(key))
@@ -148,19 +151,38 @@ def clean_company_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if key == "name":
             cleaned[key] = clean_text(value, "name", required=True)
-        elif key in ("sector", "region", "city", "website"):
+        elif key in ("sector", "region", "city"):
             cleaned[key] = clean_text(value, key)
+        elif key == "website":
+            cleaned[key] = clean_website(value)
         elif key == "company_type":
             cleaned[key] = CompanyType(value) if value is not None else None
         elif key == "country":
             cleaned[key] = clean_country(value)
         elif key == "size":
-            if value is not None and not 0 <= value <= 10_000_000:
+            if value is not None and (not _is_int(value) or not 0 <= value <= 10_000_000):
                 raise InvalidInput("size must be a number of employees >= 0", field="size")
             cleaned[key] = value
         else:
             raise InvalidInput(f"unknown company field {key!r}", field=_camel(key))
     return cleaned
+
+
+def clean_website(raw: str | None) -> str | None:
+    value = clean_text(raw, "website")
+    if value is not None and not _WEBSITE_RE.match(value):
+        raise InvalidInput(f"{raw!r} is not an http(s) URL", field="website")
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false", field=name)
+    return value
 
 
 def _required(name: str) -> str:

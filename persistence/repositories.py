@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import ApiKey, Scope
 from domain.contacts import Company, Contact, ContactType, FunnelStage, Source
@@ -126,15 +126,9 @@ class ContactRepository(_Repository):
         return {row.email: contact_from_row(row) for row in rows}
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
-        stmt = insert(contact_t).values(
-            **_plain(values),
-            created_at=now,
-            updated_at=now,
-            score=0,
-            custom_attributes=values.get("custom_attributes", {}),
-            consent_email=values.get("consent_email", False),
-            consent_profiling=values.get("consent_profiling", False),
-        )
+        defaults = {"custom_attributes": {}, "consent_email": False, "consent_profiling": False}
+        row = {**defaults, **_plain(values), "created_at": now, "updated_at": now, "score": 0}
+        stmt = insert(contact_t).values(**row)
         result = await self.session.execute(stmt.returning(contact_t.c.id))
         return int(result.scalar_one())
 

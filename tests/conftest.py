@@ -1,0 +1,154 @@
+"""Shared fixtures: a migrated database per test (SQLite, and Postgres when configured)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from api.app import create_app
+from api.settings import Settings
+from domain.auth import Scope
+from persistence.db import Database, migrate, normalise_url
+from persistence.tables import metadata
+from persistence.unit_of_work import UnitOfWorkFactory
+from services import auth
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "segmento.db"
+    migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    if not POSTGRES_URL:
+        if IN_CI:
+            pytest.fail("CI=true but TEST_DATABASE_URL is not set: Postgres tests must run")
+        pytest.skip("TEST_DATABASE_URL not set; Postgres variant skipped")
+    url = normalise_url(POSTGRES_URL)
+    try:
+        _in_thread(_reset_postgres_schema, url)
+    except Exception as error:  # unreachable Postgres is a failure, never a silent skip
+        pytest.fail(f"Postgres at TEST_DATABASE_URL is unreachable: {error}")
+    _in_thread(migrate, url)
+    return url
+
+
+def _in_thread(fn: Callable[..., object], *args: object) -> object:
+    """Run blocking set-up that calls asyncio.run() even when a loop is running here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _reset_postgres_schema(url: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def reset() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(reset())
+
+
+async def _truncate(url: str) -> None:
+    db = Database(url)
+    try:
+        names = ", ".join(t.name for t in metadata.sorted_tables)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "segmento.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_migrated")
+    await _truncate(url)
+    yield url
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def app(database_url: str, clock: FixedClock) -> AsyncIterator[object]:
+    application = create_app(
+        Settings(database_url=database_url, migrate_on_start=False), clock=clock
+    )
+    yield application
+    await application.state.db.dispose()
+
+
+@pytest.fixture
+def uows(app: object) -> UnitOfWorkFactory:
+    return app.state.uows  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://segmento.test") as c:
+        yield c
+
+
+async def _key(uows: UnitOfWorkFactory, scope: Scope, clock: FixedClock) -> str:
+    _, secret = await auth.create_api_key(uows, f"test {scope.value}", scope, clock())
+    return secret
+
+
+@pytest.fixture
+async def admin_key(uows: UnitOfWorkFactory, clock: FixedClock) -> str:
+    return await _key(uows, Scope.ADMIN, clock)
+
+
+@pytest.fixture
+async def write_key(uows: UnitOfWorkFactory, clock: FixedClock) -> str:
+    return await _key(uows, Scope.WRITE, clock)
+
+
+@pytest.fixture
+async def read_key(uows: UnitOfWorkFactory, clock: FixedClock) -> str:
+    return await _key(uows, Scope.READ, clock)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    yield

@@ -1,0 +1,62 @@
+"""The dependency rules of ARCHITECTURE.md, checked on the source itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAMEWORKS = {
+    "sqlmodel",
+    "sqlalchemy",
+    "strawberry",
+    "starlette",
+    "broadcaster",
+    "alembic",
+    "uvicorn",
+    "graphql",
+    "httpx",
+    "asyncpg",
+    "aiosqlite",
+}
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def sources(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", sources("domain"), ids=lambda p: p.name)
+def test_domain_imports_only_the_standard_library_and_itself(path):
+    assert imported_roots(path) & (FRAMEWORKS | {"api", "services", "persistence"}) == set()
+
+
+@pytest.mark.parametrize("path", sources("persistence"), ids=lambda p: p.name)
+def test_persistence_never_imports_the_api_or_services(path):
+    assert imported_roots(path) & {"api", "services", "strawberry", "starlette"} == set()
+
+
+@pytest.mark.parametrize("path", sources("services"), ids=lambda p: p.name)
+def test_services_never_import_the_api_layer(path):
+    assert imported_roots(path) & {"api", "strawberry", "starlette"} == set()
+
+
+@pytest.mark.parametrize("path", sources("api/resolvers"), ids=lambda p: p.name)
+def test_resolvers_hold_no_sql(path):
+    assert imported_roots(path) & {"sqlalchemy", "sqlmodel", "persistence"} == set()
+
+
+def test_the_architecture_test_sees_the_domain():
+    assert len(sources("domain")) >= 6
