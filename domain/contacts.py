@@ -20,7 +20,12 @@ class ContactType(StrEnum):
     OTHER = "OTHER"
 
 
-CompanyType = ContactType
+class CompanyType(StrEnum):
+    CLIENT = "CLIENT"
+    PROSPECT = "PROSPECT"
+    PARTNER = "PARTNER"
+    SUPPLIER = "SUPPLIER"
+    OTHER = "OTHER"
 
 
 class Source(StrEnum):
@@ -206,7 +211,7 @@ class ContactView:
     region: str | None = None
     city: str | None = None
     contact_type: ContactType | None = None
-    company_type: ContactType | None = None
+    company_type: CompanyType | None = None
     company_id: int | None = None
     source: Source | None = None
     funnel_stage: FunnelStage | None = None
@@ -219,7 +224,7 @@ class ContactView:
 class Company:
     id: int
     name: str
-    company_type: ContactType | None
+    company_type: CompanyType | None
     sector: str | None
     size: int | None
     region: str | None

@@ -87,6 +87,9 @@ def validate_filter(node: ContactFilter, depth: int = 0) -> int:
     if node.score_between and node.score_between.min > node.score_between.max:
         raise InvalidInput("scoreBetween.min must not exceed scoreBetween.max", field="filter")
     created = node.created_between
+    bounds = [d for d in (created.start, created.end) if d is not None] if created else []
+    if any(d.tzinfo is None for d in bounds):
+        raise InvalidInput("createdBetween needs datetimes with a UTC offset", field="filter")
     if created and created.start and created.end and created.start > created.end:
         raise InvalidInput("createdBetween.start must not be after its end", field="filter")
     if node.email_contains is not None and not node.email_contains.strip():

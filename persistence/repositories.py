@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import ApiKey, Scope
-from domain.contacts import Company, Contact, ContactType, FunnelStage, Source
+from domain.contacts import Company, CompanyType, Contact, ContactType, FunnelStage, Source
 from domain.filters import ContactFilter
 from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
@@ -65,7 +65,7 @@ def company_from_row(row: Row[Any]) -> Company:
     return Company(
         id=m["id"],
         name=m["name"],
-        company_type=_enum(ContactType, m["company_type"]),
+        company_type=_enum(CompanyType, m["company_type"]),
         sector=m["sector"],
         size=m["size"],
         region=m["region"],

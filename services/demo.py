@@ -9,111 +9,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from domain.contacts import Company, ContactType, FunnelStage, Source
+from domain.contacts import Company, ContactType, FunnelStage
 from domain.tags import slugify
+from services import demo_data as data
 from services.companies import create_company
 from services.contacts import MAX_BATCH, upsert_contacts
 from services.ports import UnitOfWorkFactory
 from services.tags import assign_tag, create_tag, list_tags
 
 K = TypeVar("K")
-
-
-def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
-    return tuple(text.split(sep))
-
-
-# region: (weight, real cities of that region)
-_REGIONS: dict[str, tuple[int, tuple[str, ...]]] = {
-    "Lombardia": (20, ("Milano", "Bergamo", "Brescia", "Monza", "Varese", "Como")),
-    "Lazio": (12, ("Roma", "Latina", "Viterbo", "Frosinone")),
-    "Campania": (8, ("Napoli", "Salerno", "Caserta")),
-    "Piemonte": (8, ("Torino", "Novara", "Cuneo", "Alessandria")),
-    "Emilia-Romagna": (10, ("Bologna", "Modena", "Parma", "Reggio Emilia", "Rimini")),
-    "Veneto": (10, ("Venezia", "Verona", "Padova", "Vicenza", "Treviso")),
-    "Toscana": (7, ("Firenze", "Pisa", "Prato", "Livorno", "Siena")),
-    "Sicilia": (5, ("Palermo", "Catania", "Messina")),
-    "Puglia": (5, ("Bari", "Lecce", "Taranto", "Foggia")),
-    "Liguria": (3, ("Genova", "La Spezia", "Savona")),
-    "Marche": (3, ("Ancona", "Pesaro", "Macerata")),
-    "Friuli-Venezia Giulia": (2, ("Trieste", "Udine", "Pordenone")),
-    "Trentino-Alto Adige": (2, ("Trento", "Bolzano")),
-    "Umbria": (2, ("Perugia", "Terni")),
-    "Abruzzo": (2, ("Pescara", "L'Aquila", "Chieti")),
-    "Sardegna": (2, ("Cagliari", "Sassari")),
-    "Calabria": (2, ("Reggio Calabria", "Cosenza", "Catanzaro")),
-}
-CITIES_BY_REGION: dict[str, tuple[str, ...]] = {r: c for r, (_, c) in _REGIONS.items()}
-_REGION_WEIGHTS = {region: weight for region, (weight, _) in _REGIONS.items()}
-
-# sector: (weight, company-name patterns; "{}" is a surname)
-_SECTORS: dict[str, tuple[int, tuple[str, ...]]] = {
-    "IT": (14, ("{} Software", "{} Informatica", "{} Digital", "Sistemi {}")),
-    "Manifatturiero": (14, ("{} Meccanica", "Officine {}", "{} Metalli", "{} Plastica")),
-    "Moda": (8, ("{} Moda", "Tessuti {}", "Calzaturificio {}", "Pelletteria {}")),
-    "Agroalimentare": (9, ("Pastificio {}", "Caseificio {}", "Cantina {}", "Oleificio {}")),
-    "Turismo": (6, ("Hotel {}", "{} Viaggi", "Agenzia {} Tour")),
-    "Logistica": (7, ("Trasporti {}", "{} Logistica", "{} Spedizioni")),
-    "Sanità": (6, ("{} Medicale", "Diagnostica {}", "{} Farmaceutici")),
-    "Edilizia": (8, ("{} Costruzioni", "Edil {}", "{} Impianti")),
-    "Energia": (5, ("{} Energia", "{} Solare", "Elettrica {}")),
-    "Finanza": (5, ("{} Consulting", "Studio {} Associati", "{} Assicurazioni")),
-    "Retail": (8, ("{} Distribuzione", "Market {}", "{} Commerciale")),
-    "Automotive": (6, ("{} Autoricambi", "Carrozzeria {}", "{} Motori")),
-}
-_SECTOR_WEIGHTS = {sector: weight for sector, (weight, _) in _SECTORS.items()}
-
-_FIRST_NAMES = _words(
-    "Marco Luca Giuseppe Francesco Alessandro Andrea Matteo Lorenzo Davide Simone Riccardo "
-    "Stefano Paolo Giovanni Antonio Roberto Fabio Niccolò Federico Gabriele Emanuele Nicola "
-    "Giulia Francesca Chiara Sara Martina Valentina Alessia Elena Laura Silvia Federica "
-    "Anna Maria Elisa Giorgia Ilaria Roberta Paola Beatrice Camilla Serena Alice Marta Lucia"
-)
-_SURNAMES = _words(
-    "Rossi, Russo, Ferrari, Esposito, Bianchi, Romano, Colombo, Ricci, Marino, Greco, Bruno, "
-    "Gallo, Conti, De Luca, Mancini, Costa, Giordano, Rizzo, Lombardi, Moretti, Barbieri, "
-    "Fontana, Santoro, Mariani, Rinaldi, Caruso, Ferrara, Galli, Martini, Leone, Longo, "
-    "Gentile, Martinelli, Vitale, Serra, Coppola, De Santis, D'Angelo, Marchetti, Parisi, "
-    "Villa, Conte, Ferraro, Fabbri, Bianco, Marini, Grasso, Valentini, Messina, Sala, Gatti, "
-    "Pellegrini, Palumbo, Sanna, Farina, Rizzi, Monti, Cattaneo, Morelli, Amato, Silvestri, "
-    "Mazza, Testa, Caputo, Montanari, Guerra, Palmieri, Bernardi, Fiore, Benedetti, Barone",
-    ", ",
-)
-_JOB_TITLES = {
-    "CEO": 5, "Amministratore Delegato": 4, "Titolare": 5, "CTO": 3, "CFO": 2,
-    "Direttore Commerciale": 6, "Responsabile Acquisti": 7, "Marketing Manager": 7,
-    "IT Manager": 5, "Sales Manager": 6, "Responsabile Amministrativo": 4, "Buyer": 4,
-    "Responsabile HR": 3, "Project Manager": 4, "Responsabile Produzione": 3,
-    "Office Manager": 3, "Responsabile Logistica": 2, "Digital Marketing Specialist": 3,
-}  # fmt: skip
-_FREE_MAIL = ("gmail.com", "libero.it", "outlook.it", "yahoo.it", "virgilio.it", "tiscali.it")
-_MOBILE_PREFIXES = _words("320 324 328 329 331 333 335 338 339 340 345 347 348 349 366 380 388 392")
-_LEGAL_FORMS = {"S.r.l.": 60, "S.p.A.": 8, "S.n.c.": 10, "S.a.s.": 10, "S.r.l.s.": 8}
-_MID_SIZE_FORMS = {"S.r.l.": 3, "S.p.A.": 1}
-_COMPANY_TYPES = {ContactType.PROSPECT: 50, ContactType.CLIENT: 30,
-                  ContactType.PARTNER: 10, ContactType.SUPPLIER: 10}  # fmt: skip
-_SOURCES = {Source.WEB: 30, Source.EVENT: 12, Source.REFERRAL: 12, Source.EMAIL: 12,
-            Source.SOCIAL: 12, Source.PAID_ADS: 12, Source.IMPORT: 7,
-            Source.PARTNER: 3}  # fmt: skip
-# employees: (low, high) -> weight; most Italian companies are small
-_SIZE_BANDS = {(2, 9): 15, (10, 50): 45, (51, 200): 25, (201, 1000): 12, (1001, 5000): 3}
-_NEWSLETTER = {"settimanale": 4, "mensile": 5, "nessuna": 1}
-# name -> description; a contact only gets tags that fit it (see _fits)
-_TAGS = {
-    "Interessato a servizi premium": "Ha chiesto informazioni sull'offerta premium",
-    "Fiere 2025": "Incontrato a una fiera di settore nel 2025",
-    "Lead caldo": "Pronto per una proposta commerciale",
-    "Newsletter": "Iscritto alla newsletter",
-    "Webinar": "Ha partecipato a un webinar",
-    "Acquisto": "Ha già acquistato",
-    "Richiesta demo": "Ha chiesto una demo del prodotto",
-    "Decisore": "Ha potere di firma",
-    "Download whitepaper": "Ha scaricato un whitepaper",
-    "Da ricontattare": "Da richiamare entro il trimestre",
-    "Cliente fedele": "Cliente da più di due anni",
-    "Evento Milano": "Invitato all'evento di Milano",
-}
-_DECISION_MAKERS = ("CEO", "Amministratore Delegato", "Titolare", "CFO", "Direttore Commerciale")
 
 
 def _pick(rng: random.Random, table: Mapping[K, int]) -> K:
@@ -127,36 +31,40 @@ def _ascii(text: str) -> str:
 
 def _region_order(rng: random.Random, count: int) -> list[str]:
     """Every region once (shuffled) while there is room, then weighted by economic weight."""
-    spread = rng.sample(list(_REGIONS), len(_REGIONS))[:count]
-    return spread + [_pick(rng, _REGION_WEIGHTS) for _ in range(count - len(spread))]
+    spread = rng.sample(list(data.REGIONS), len(data.REGIONS))[:count]
+    return spread + [_pick(rng, data.REGION_WEIGHTS) for _ in range(count - len(spread))]
 
 
 def _company_name(rng: random.Random, sector: str, size: int, used: set[str]) -> tuple[str, str]:
     """A unique (name, web domain) such as ("Rossi Meccanica S.r.l.", "rossimeccanica.it")."""
-    patterns = _SECTORS[sector][1]
+    patterns = data.SECTORS[sector][1]
     base = ""
     for _ in range(20):
-        base = rng.choice(patterns).format(rng.choice(_SURNAMES))
+        base = rng.choice(patterns).format(rng.choice(data.SURNAMES))
         if _ascii(base) not in used:
             break
     else:
         base = f"{base} {len(used) + 1}"
     used.add(_ascii(base))
-    form = "S.p.A." if size > 500 else _pick(rng, _LEGAL_FORMS if size <= 50 else _MID_SIZE_FORMS)
+    form = (
+        "S.p.A."
+        if size > 500
+        else _pick(rng, data.LEGAL_FORMS if size <= 50 else data.MID_SIZE_FORMS)
+    )
     return f"{base} {form}", f"{_ascii(base)}.it"
 
 
 def _company_values(rng: random.Random, region: str, used: set[str]) -> dict[str, Any]:
-    sector = _pick(rng, _SECTOR_WEIGHTS)
-    size = rng.randint(*_pick(rng, _SIZE_BANDS))
+    sector = _pick(rng, data.SECTOR_WEIGHTS)
+    size = rng.randint(*_pick(rng, data.SIZE_BANDS))
     name, domain = _company_name(rng, sector, size, used)
     return {
         "name": name,
-        "company_type": _pick(rng, _COMPANY_TYPES),
+        "company_type": _pick(rng, data.COMPANY_TYPES),
         "sector": sector,
         "size": size,
         "region": region,
-        "city": rng.choice(CITIES_BY_REGION[region]),
+        "city": rng.choice(data.CITIES_BY_REGION[region]),
         "country": "IT",
         "website": f"https://www.{domain}",
     }
@@ -177,7 +85,7 @@ def _phone(rng: random.Random) -> str | None:
     if rng.random() < 0.15:
         return None
     digits = f"{rng.randrange(1000):03d} {rng.randrange(10000):04d}"
-    return f"+39 {rng.choice(_MOBILE_PREFIXES)} {digits}"
+    return f"+39 {rng.choice(data.MOBILE_PREFIXES)} {digits}"
 
 
 def _funnel(rng: random.Random, contact_type: ContactType) -> FunnelStage:
@@ -191,19 +99,22 @@ def _contact_type(rng: random.Random, company: Company | None) -> ContactType:
     if company is None:
         return _pick(rng, {ContactType.PROSPECT: 8, ContactType.OTHER: 2})
     if company.company_type is not None and rng.random() < 0.9:
-        return company.company_type
+        return ContactType(company.company_type.value)
     return ContactType.PROSPECT
 
 
 def _contact_item(rng: random.Random, company: Company | None, used: set[str]) -> dict[str, Any]:
-    first, last = rng.choice(_FIRST_NAMES), rng.choice(_SURNAMES)
+    first, last = rng.choice(data.FIRST_NAMES), rng.choice(data.SURNAMES)
     if company is not None and company.website:
-        domain, job = company.website.removeprefix("https://www."), _pick(rng, _JOB_TITLES)
+        domain, job = company.website.removeprefix("https://www."), _pick(rng, data.JOB_TITLES)
         sector, region, city = company.sector, company.region, company.city
     else:
-        domain, job = rng.choice(_FREE_MAIL), rng.choice(("Libero professionista", "Consulente"))
-        sector, region = None, _pick(rng, _REGION_WEIGHTS)
-        city = rng.choice(CITIES_BY_REGION[region])
+        domain, job = (
+            rng.choice(data.FREE_MAIL),
+            rng.choice(("Libero professionista", "Consulente")),
+        )
+        sector, region = None, _pick(rng, data.REGION_WEIGHTS)
+        city = rng.choice(data.CITIES_BY_REGION[region])
     contact_type = _contact_type(rng, company)
     consent_email = rng.random() < 0.85
     return {
@@ -213,7 +124,7 @@ def _contact_item(rng: random.Random, company: Company | None, used: set[str]) -
         "phone": _phone(rng),
         "job_title": job,
         "contact_type": contact_type,
-        "source": _pick(rng, _SOURCES),
+        "source": _pick(rng, data.SOURCES),
         "funnel_stage": _funnel(rng, contact_type),
         "sector": sector,
         "region": region,
@@ -222,7 +133,7 @@ def _contact_item(rng: random.Random, company: Company | None, used: set[str]) -
         "company_id": company.id if company else None,
         "custom_attributes": {
             "lingua": "it" if rng.random() < 0.95 else "en",
-            "newsletter": _pick(rng, _NEWSLETTER) if consent_email else "nessuna",
+            "newsletter": _pick(rng, data.NEWSLETTER) if consent_email else "nessuna",
         },
         "consent_email": consent_email,
         "consent_profiling": rng.random() < 0.55,
@@ -252,7 +163,7 @@ def _fits(name: str, item: Mapping[str, Any]) -> bool:
     if name in ("Lead caldo", "Richiesta demo"):
         return item["funnel_stage"] is not FunnelStage.AWARENESS
     if name == "Decisore":
-        return item["job_title"] in _DECISION_MAKERS
+        return item["job_title"] in data.DECISION_MAKERS
     return True
 
 
@@ -263,7 +174,7 @@ def _tag_plan(rng: random.Random, items: Sequence[Mapping[str, Any]]) -> dict[tu
     for _ in range(wanted * 10):
         if len(plan) >= wanted:
             break
-        index, name = rng.randrange(len(items)), rng.choice(list(_TAGS))
+        index, name = rng.randrange(len(items)), rng.choice(list(data.TAGS))
         if (index, name) not in plan and _fits(name, items[index]):
             plan[index, name] = _pick(rng, {1: 7, 2: 2, 3: 1})
     return plan
@@ -296,7 +207,7 @@ async def _tag_codes(uows: UnitOfWorkFactory, now: datetime) -> dict[str, str]:
     """Tag name -> code; tags that already exist are reused."""
     known = {key: tag for tag in await list_tags(uows) for key in (tag.name, tag.code)}
     codes: dict[str, str] = {}
-    for name, description in _TAGS.items():
+    for name, description in data.TAGS.items():
         tag = known.get(name) or known.get(slugify(name))
         if tag is None:
             tag = await create_tag(uows, name, None, description, now)

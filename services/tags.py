@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from domain.contacts import clean_text
 from domain.errors import Conflict, NotFound
 from domain.tags import ContactTag, Tag, clean_tag_name, code_for
 from persistence.unit_of_work import UnitOfWork
@@ -54,28 +55,28 @@ async def create_tag(
         if clash is not None:
             what = "name" if clash.name == clean_name else "code"
             raise Conflict(f"tag {clash.name} ({clash.code}) already uses this {what}", field=what)
-        tag = await uow.tags.insert(clean_name, clean_code, description, now)
+        tag = await uow.tags.insert(
+            clean_name, clean_code, clean_text(description, "description"), now
+        )
         await uow.commit()
     return tag
 
 
-async def update_tag(
-    uows: UnitOfWorkFactory, code: str, name: str | None, description: str | None
-) -> Tag:
-    """Renaming keeps the code: integrations depend on it."""
+async def update_tag(uows: UnitOfWorkFactory, code: str, changes: Mapping[str, str | None]) -> Tag:
+    """Renaming keeps the code: integrations depend on it. A null description clears it."""
     async with uows(write=True) as uow:
         tag = await _require_tag(uow, code)
         values: dict[str, str | None] = {}
-        if name is not None:
-            new_name = clean_tag_name(name)
+        if "name" in changes:
+            new_name = clean_tag_name(changes["name"] or "")
             values["name"] = new_name
             clash = await uow.tags.find_by_name_or_code(new_name, tag.code)
             if clash is not None and clash.id != tag.id:
                 raise Conflict(
                     f"tag {clash.name} ({clash.code}) already uses this name", field="name"
                 )
-        if description is not None:
-            values["description"] = description or None
+        if "description" in changes:
+            values["description"] = clean_text(changes["description"], "description")
         if values:
             await uow.tags.update(tag.id, values)
             await uow.commit()

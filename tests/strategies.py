@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from domain.contacts import ContactType, ContactView, FunnelStage, Source
+from domain.contacts import CompanyType, ContactType, ContactView, FunnelStage, Source
 from domain.filters import ContactFilter, DateRange, IntRange
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -16,7 +16,7 @@ CITIES = ["Roma", "Milano", "Forlì", "ROMA", None]
 TAGS = ["lead-caldo", "fiere-2025", "webinar"]
 TIERS = ["Tier 1", "Tier 2", "Tier 2+", None]
 EMAIL_PARTS = ["mario.rossi", "a_b", "c%d", "anna", "x"]
-COMPANIES = {1: ContactType.CLIENT, 2: ContactType.PROSPECT, 3: None}
+COMPANIES = {1: CompanyType.CLIENT, 2: CompanyType.PROSPECT, 3: None}
 DAY_OFFSETS = [0, 1, 6, 7, 8, 30, 31, 90]
 
 moments = st.builds(
@@ -83,7 +83,7 @@ LEAVES: dict[str, st.SearchStrategy[object]] = {
     "region_in": _values(REGIONS),
     "city_in": _values(CITIES),
     "contact_type_in": _enum_values(ContactType),
-    "company_type_in": _enum_values(ContactType),
+    "company_type_in": _enum_values(CompanyType),
     "source_in": _enum_values(Source),
     "funnel_stage_in": _enum_values(FunnelStage),
     "company_id_in": st.lists(st.sampled_from([1, 2, 3, 4]), max_size=2).map(tuple),

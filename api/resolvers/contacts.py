@@ -8,6 +8,7 @@ import strawberry
 
 from api.context import AppInfo
 from api.schema.contact import Contact
+from api.schema.enums import ErrorCode
 from api.schema.inputs import ContactFilter, ContactInput, ContactOrder, ContactUpdateInput
 from api.schema.pagination import Connection, connection_from
 from domain.errors import NotFound, parse_id
@@ -70,7 +71,7 @@ async def delete_contact(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
 
 @strawberry.type
 class UpsertError:
-    code: str
+    code: ErrorCode
     message: str
     field: str | None
 
@@ -102,7 +103,9 @@ async def upsert_contacts(
             index=r.index,
             contact=Contact.from_domain(r.contact) if r.contact else None,
             created=r.created,
-            error=UpsertError(code=r.error.code, message=r.error.message, field=r.error.field)
+            error=UpsertError(
+                code=ErrorCode(r.error.code), message=r.error.message, field=r.error.field
+            )
             if r.error
             else None,
         )

@@ -18,15 +18,26 @@ from api.schema.tag import Tag
 @strawberry.type
 class Query:
     contact: Contact | None = strawberry.field(
-        resolver=contact_r.contact, description="NOT_FOUND if absent."
+        resolver=contact_r.contact, description="null with a NOT_FOUND error when absent."
     )
-    contact_by_email: Contact | None = strawberry.field(resolver=contact_r.contact_by_email)
-    contacts: Connection[Contact] = strawberry.field(
+    contact_by_email: Contact | None = strawberry.field(
+        resolver=contact_r.contact_by_email,
+        description="Looked up by normalised email; null with NOT_FOUND when absent.",
+    )
+    contacts: Connection[Contact] | None = strawberry.field(
         resolver=contact_r.contact_list,
         description="Contacts matching `filter`, in `orderBy` order, Relay-paginated (max 500).",
     )
-    company: Company | None = strawberry.field(resolver=company_r.company)
-    companies: Connection[Company] = strawberry.field(resolver=company_r.company_list)
-    tags: list[Tag] = strawberry.field(resolver=tag_r.tag_list, description="All tags by name.")
-    tag: Tag | None = strawberry.field(resolver=tag_r.tag)
-    api_keys: list[ApiKey] = strawberry.field(resolver=key_r.api_keys, description="Admin only.")
+    company: Company | None = strawberry.field(
+        resolver=company_r.company, description="null with a NOT_FOUND error when absent."
+    )
+    companies: Connection[Company] | None = strawberry.field(resolver=company_r.company_list)
+    tags: list[Tag] | None = strawberry.field(
+        resolver=tag_r.tag_list, description="All tags by name."
+    )
+    tag: Tag | None = strawberry.field(
+        resolver=tag_r.tag, description="By code; null with a NOT_FOUND error when absent."
+    )
+    api_keys: list[ApiKey] | None = strawberry.field(
+        resolver=key_r.api_keys, description="Admin only."
+    )

@@ -32,9 +32,7 @@ async def create_tag(info: AppInfo, input: TagInput) -> Tag:
 
 
 async def update_tag(info: AppInfo, code: str, input: TagUpdateInput) -> Tag:
-    return Tag.from_domain(
-        await tags.update_tag(info.context.uows, code, input.name, input.description)
-    )
+    return Tag.from_domain(await tags.update_tag(info.context.uows, code, input.to_values()))
 
 
 async def delete_tag(info: AppInfo, code: str) -> str:

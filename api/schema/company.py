@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.context import AppInfo
-from api.schema.enums import ContactTypeEnum
+from api.schema.enums import CompanyTypeEnum
 from domain.contacts import Company as CompanyRecord
 
 
@@ -15,7 +15,7 @@ from domain.contacts import Company as CompanyRecord
 class Company:
     id: strawberry.ID
     name: str
-    company_type: ContactTypeEnum | None  # type: ignore[valid-type]
+    company_type: CompanyTypeEnum | None  # type: ignore[valid-type]
     sector: str | None
     size: int | None = strawberry.field(description="Number of employees.")
     region: str | None

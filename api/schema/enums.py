@@ -7,10 +7,11 @@ from enum import StrEnum
 import strawberry
 
 from domain.auth import Scope
-from domain.contacts import ContactType, FunnelStage, Source
+from domain.contacts import CompanyType, ContactType, FunnelStage, Source
 from domain.pagination import Direction
 
 ContactTypeEnum = strawberry.enum(ContactType, name="ContactType")
+CompanyTypeEnum = strawberry.enum(CompanyType, name="CompanyType")
 SourceEnum = strawberry.enum(Source, name="Source")
 FunnelStageEnum = strawberry.enum(FunnelStage, name="FunnelStage")
 OrderDirection = strawberry.enum(Direction, name="OrderDirection")
@@ -24,6 +25,15 @@ class ApiKeyScope(StrEnum):
 
     def to_domain(self) -> Scope:
         return Scope(self.value)
+
+
+@strawberry.enum(description="Codes found in errors[].extensions.code and in per-item errors.")
+class ErrorCode(StrEnum):
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
 
 
 @strawberry.enum

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -11,6 +12,7 @@ from strawberry.scalars import JSON
 
 from api.schema.enums import (
     CompanyOrderField,
+    CompanyTypeEnum,
     ContactOrderField,
     ContactTypeEnum,
     FunnelStageEnum,
@@ -82,13 +84,13 @@ class ContactInput(ContactUpdateInput):
 @strawberry.input
 class CompanyUpdateInput:
     name: str | None = UNSET
-    company_type: ContactTypeEnum | None = UNSET  # type: ignore[valid-type]
+    company_type: CompanyTypeEnum | None = UNSET  # type: ignore[valid-type]
     sector: str | None = UNSET
     size: int | None = strawberry.field(default=UNSET, description="Number of employees.")
     region: str | None = UNSET
     city: str | None = UNSET
-    country: str | None = UNSET
-    website: str | None = UNSET
+    country: str | None = strawberry.field(default=UNSET, description="ISO 3166 alpha-2 code.")
+    website: str | None = strawberry.field(default=UNSET, description="An http(s) URL.")
 
     def to_values(self) -> dict[str, Any]:
         return set_fields(self)
@@ -108,10 +110,13 @@ class TagInput:
     description: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Fields left out keep their value; a null description clears it.")
 class TagUpdateInput:
-    name: str | None = None
-    description: str | None = None
+    name: str | None = UNSET
+    description: str | None = UNSET
+
+    def to_values(self) -> dict[str, Any]:
+        return set_fields(self)
 
 
 @strawberry.input
@@ -120,76 +125,68 @@ class IntRangeInput:
     max: int
 
 
-@strawberry.input
+@strawberry.input(description="Inclusive bounds; datetimes need a UTC offset.")
 class DateTimeRangeInput:
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
-    if values is None:
-        return None
-    return tuple(v.value if hasattr(v, "value") else v for v in values)
+    start: datetime | None = UNSET
+    end: datetime | None = UNSET
 
 
 @strawberry.input(
-    description="Conditions on one node all hold (AND); `and`/`or`/`not` compose nodes."
+    description=(
+        "Conditions on one node all hold (AND); `and` needs all, `or` needs one, `not` negates. "
+        "A contact with no value for an attribute never matches a condition on it."
+    )
 )
 class ContactFilter:
-    and_: list[ContactFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[ContactFilter] | None = strawberry.field(name="or", default=None)
-    not_: ContactFilter | None = strawberry.field(name="not", default=None)
-    score_above: int | None = strawberry.field(default=None, description="score > N")
-    score_below: int | None = strawberry.field(default=None, description="score < N")
+    and_: list[ContactFilter] | None = strawberry.field(name="and", default=UNSET)
+    or_: list[ContactFilter] | None = strawberry.field(name="or", default=UNSET)
+    not_: ContactFilter | None = strawberry.field(name="not", default=UNSET)
+    score_above: int | None = strawberry.field(default=UNSET, description="score > N")
+    score_below: int | None = strawberry.field(default=UNSET, description="score < N")
     score_between: IntRangeInput | None = strawberry.field(
-        default=None, description="min <= score <= max"
+        default=UNSET, description="min <= score <= max"
     )
-    tier_in: list[str] | None = None
-    has_any_tag: list[str] | None = strawberry.field(default=None, description="Tag codes.")
-    has_all_tags: list[str] | None = strawberry.field(default=None, description="Tag codes.")
-    sector_in: list[str] | None = None
-    region_in: list[str] | None = None
-    city_in: list[str] | None = None
-    contact_type_in: list[ContactTypeEnum] | None = None  # type: ignore[valid-type]
-    company_type_in: list[ContactTypeEnum] | None = None  # type: ignore[valid-type]
-    source_in: list[SourceEnum] | None = None  # type: ignore[valid-type]
-    funnel_stage_in: list[FunnelStageEnum] | None = None  # type: ignore[valid-type]
-    company_id_in: list[strawberry.ID] | None = None
-    created_between: DateTimeRangeInput | None = None
-    last_activity_within_days: int | None = None
-    last_activity_older_than_days: int | None = None
-    email_contains: str | None = None
+    tier_in: list[str] | None = UNSET
+    has_any_tag: list[str] | None = strawberry.field(default=UNSET, description="Tag codes.")
+    has_all_tags: list[str] | None = strawberry.field(default=UNSET, description="Tag codes.")
+    sector_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
+    region_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
+    city_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
+    contact_type_in: list[ContactTypeEnum] | None = UNSET  # type: ignore[valid-type]
+    company_type_in: list[CompanyTypeEnum] | None = UNSET  # type: ignore[valid-type]
+    source_in: list[SourceEnum] | None = UNSET  # type: ignore[valid-type]
+    funnel_stage_in: list[FunnelStageEnum] | None = UNSET  # type: ignore[valid-type]
+    company_id_in: list[strawberry.ID] | None = UNSET
+    created_between: DateTimeRangeInput | None = UNSET
+    last_activity_within_days: int | None = strawberry.field(
+        default=UNSET, description="Last activity (or creation, if none) in the last N days."
+    )
+    last_activity_older_than_days: int | None = strawberry.field(
+        default=UNSET, description="Last activity (or creation, if none) more than N days ago."
+    )
+    email_contains: str | None = strawberry.field(
+        default=UNSET, description="Case-insensitive substring of the email."
+    )
 
     def to_domain(self) -> DomainFilter:
-        return DomainFilter(
-            all_of=tuple(f.to_domain() for f in self.and_ or ()),
-            any_of=tuple(f.to_domain() for f in self.or_ or ()),
-            not_=self.not_.to_domain() if self.not_ else None,
-            score_above=self.score_above,
-            score_below=self.score_below,
-            score_between=IntRange(self.score_between.min, self.score_between.max)
-            if self.score_between
-            else None,
-            tier_in=_tuple(self.tier_in),
-            has_any_tag=_tuple(self.has_any_tag),
-            has_all_tags=_tuple(self.has_all_tags),
-            sector_in=_tuple(self.sector_in),
-            region_in=_tuple(self.region_in),
-            city_in=_tuple(self.city_in),
-            contact_type_in=_tuple(self.contact_type_in),
-            company_type_in=_tuple(self.company_type_in),
-            source_in=_tuple(self.source_in),
-            funnel_stage_in=_tuple(self.funnel_stage_in),
-            company_id_in=tuple(parse_id(i, "company", "filter") for i in self.company_id_in)
-            if self.company_id_in is not None
-            else None,
-            created_between=DateRange(self.created_between.start, self.created_between.end)
-            if self.created_between
-            else None,
-            last_activity_within_days=self.last_activity_within_days,
-            last_activity_older_than_days=self.last_activity_older_than_days,
-            email_contains=self.email_contains,
-        )
+        given = {k: v for k, v in set_fields(self).items() if v is not None}
+        all_of = tuple(f.to_domain() for f in given.pop("and_", ()))
+        any_of = tuple(f.to_domain() for f in given.pop("or_", ()))
+        not_ = given.pop("not_").to_domain() if "not_" in given else None
+        if "score_between" in given:
+            span = given["score_between"]
+            given["score_between"] = IntRange(span.min, span.max)
+        if "created_between" in given:
+            span = given["created_between"]
+            given["created_between"] = DateRange(**set_fields(span))
+        if "company_id_in" in given:
+            given["company_id_in"] = tuple(
+                parse_id(i, "company", "filter") for i in given["company_id_in"]
+            )
+        for key, value in given.items():
+            if isinstance(value, list):
+                given[key] = tuple(v.value if isinstance(v, Enum) else v for v in value)
+        return DomainFilter(all_of=all_of, any_of=any_of, not_=not_, **given)
 
 
 @strawberry.input

@@ -14,7 +14,8 @@ from domain.pagination import Direction, PageRequest
 from persistence.db import Database, migrate
 from persistence.unit_of_work import UnitOfWorkFactory
 from services.contacts import list_contacts
-from services.demo import CITIES_BY_REGION, load_demo
+from services.demo import load_demo
+from services.demo_data import CITIES_BY_REGION
 from services.tags import list_tags, tags_of_contacts
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
