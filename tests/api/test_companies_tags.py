@@ -163,9 +163,16 @@ async def test_renaming_a_tag_to_a_taken_name_is_a_conflict(client, write_key):
     assert [t["name"] for t in (await gql(client, TAGS, key=write_key)).ok()["tags"]] == ["A", "B"]
 
 
-async def test_updating_a_tag_changes_only_what_is_sent_and_null_clears_the_description(client, write_key):
-    await gql(client, CREATE_TAG, {"input": {"name": "Webinar", "description": "Iscritti ai webinar"}}, key=write_key)
-    update = "mutation($input: TagUpdateInput!) { updateTag(code: \"webinar\", input: $input) { name description } }"
+async def test_updating_a_tag_changes_only_what_is_sent_and_null_clears_the_description(
+    client, write_key
+):
+    await gql(
+        client,
+        CREATE_TAG,
+        {"input": {"name": "Webinar", "description": "Iscritti ai webinar"}},
+        key=write_key,
+    )
+    update = 'mutation($input: TagUpdateInput!) { updateTag(code: "webinar", input: $input) { name description } }'
     renamed = (await gql(client, update, {"input": {"name": "Webinar 2026"}}, key=write_key)).ok()
     assert renamed["updateTag"] == {"name": "Webinar 2026", "description": "Iscritti ai webinar"}
     cleared = (await gql(client, update, {"input": {"description": None}}, key=write_key)).ok()

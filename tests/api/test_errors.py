@@ -178,11 +178,15 @@ async def test_client_errors_are_not_logged_as_server_errors(client, write_key, 
 
 
 async def test_a_naive_datetime_in_a_filter_is_bad_user_input(client, read_key):
-    result = await gql(client, LIST, {"filter": {"createdBetween": {"start": "2026-01-01T00:00:00"}}}, key=read_key)
+    result = await gql(
+        client, LIST, {"filter": {"createdBetween": {"start": "2026-01-01T00:00:00"}}}, key=read_key
+    )
     assert "UTC offset" in only_error(result, "BAD_USER_INPUT", "filter")
 
 
 async def test_one_bad_list_argument_does_not_wipe_the_rest_of_the_query(client, read_key):
-    result = await gql(client, "{ contacts(first: 9999) { totalCount } tags { code } }", key=read_key)
+    result = await gql(
+        client, "{ contacts(first: 9999) { totalCount } tags { code } }", key=read_key
+    )
     assert result.data == {"contacts": None, "tags": []}
     only_error(result, "BAD_USER_INPUT", "first")

@@ -68,7 +68,9 @@ def test_serve_bootstraps_an_admin_key_once_and_answers_graphql(tmp_path):
         headers = {"authorization": f"Bearer {keys[0]}"}
         created = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
-            json={"query": 'mutation { createContact(input: {email: "e2e@example.it"}) { email } }'},
+            json={
+                "query": 'mutation { createContact(input: {email: "e2e@example.it"}) { email } }'
+            },
             headers=headers,
             timeout=10,
         ).json()
