@@ -104,15 +104,19 @@ async def test_too_many_tokens_are_refused(client, read_key):
     assert (await gql(client, query, key=read_key)).codes == ["GRAPHQL_PARSE_FAILED"]
 
 
-async def test_body_over_the_limit_is_413(client, write_key):
+async def test_body_over_the_limit_is_413_and_writes_nothing(client, write_key):
     huge = "x" * 1_100_000
     response = await client.post(
         "/graphql",
-        json={"query": COUNT, "variables": {"pad": huge}},
+        json={
+            "query": 'mutation($n: String) { createContact(input: {email: "a@b.it", lastName: $n}) { id } }',
+            "variables": {"n": huge},
+        },
         headers={"authorization": f"Bearer {write_key}"},
     )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert (await gql(client, COUNT, key=write_key)).ok()["contacts"]["totalCount"] == 0
 
 
 async def test_malformed_json_is_400(client, read_key):
