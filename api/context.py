@@ -11,8 +11,9 @@ from strawberry.types import Info
 from domain.auth import Principal, Scope
 from domain.contacts import Company
 from domain.errors import Unauthenticated
-from domain.tags import ContactTag
-from services import companies, tags
+from domain.scoring import ScoringRule
+from domain.tags import ContactTag, Tag
+from services import companies, rules, tags
 from services.ports import Clock, UnitOfWorkFactory
 
 
@@ -36,7 +37,17 @@ class Loaders:
             found = await tags.tag_contact_counts(uows, ids)
             return [found.get(i, 0) for i in ids]
 
+        async def load_tags(ids: list[int]) -> list[Tag | None]:
+            found = await tags.tags_by_id(uows, ids)
+            return [found.get(i) for i in ids]
+
+        async def load_rules(ids: list[int]) -> list[ScoringRule | None]:
+            found = await rules.rules_by_id(uows, ids)
+            return [found.get(i) for i in ids]
+
         self.company = DataLoader(load_fn=load_companies)
+        self.tag = DataLoader(load_fn=load_tags)
+        self.rule = DataLoader(load_fn=load_rules)
         self.company_stats = DataLoader(load_fn=load_stats)
         self.contact_tags = DataLoader(load_fn=load_contact_tags)
         self.tag_contact_count = DataLoader(load_fn=load_tag_counts)

@@ -217,7 +217,11 @@ class ContactView:
     funnel_stage: FunnelStage | None = None
     created_at: datetime | None = None
     last_activity_at: datetime | None = None
-    tags: frozenset[str] = field(default_factory=frozenset)
+    tag_points: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def tags(self) -> frozenset[str]:
+        return frozenset(self.tag_points)
 
 
 @dataclass(frozen=True)

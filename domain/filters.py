@@ -33,6 +33,12 @@ class DateRange:
 
 
 @dataclass(frozen=True)
+class TagPoints:
+    code: str
+    min_points: int
+
+
+@dataclass(frozen=True)
 class ContactFilter:
     all_of: tuple[ContactFilter, ...] = ()
     any_of: tuple[ContactFilter, ...] = ()
@@ -43,6 +49,7 @@ class ContactFilter:
     tier_in: tuple[str, ...] | None = None
     has_any_tag: tuple[str, ...] | None = None
     has_all_tags: tuple[str, ...] | None = None
+    tag_points: tuple[TagPoints, ...] | None = None
     sector_in: tuple[str, ...] | None = None
     region_in: tuple[str, ...] | None = None
     city_in: tuple[str, ...] | None = None
@@ -92,6 +99,8 @@ def validate_filter(node: ContactFilter, depth: int = 0) -> int:
         raise InvalidInput("createdBetween needs datetimes with a UTC offset", field="filter")
     if created and created.start and created.end and created.start > created.end:
         raise InvalidInput("createdBetween.start must not be after its end", field="filter")
+    if node.tag_points and any(t.min_points < 1 for t in node.tag_points):
+        raise InvalidInput("tagPoints.minPoints must be at least 1", field="filter")
     if node.email_contains is not None and not node.email_contains.strip():
         raise InvalidInput("emailContains must not be blank", field="filter")
     children = [*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])]
@@ -124,6 +133,10 @@ def _leaves_hold(node: ContactFilter, c: ContactView, now: datetime) -> bool:
     if node.has_any_tag is not None and not c.tags.intersection(node.has_any_tag):
         return False
     if node.has_all_tags is not None and not c.tags.issuperset(node.has_all_tags):
+        return False
+    if node.tag_points is not None and not all(
+        c.tag_points.get(t.code, 0) >= t.min_points for t in node.tag_points
+    ):
         return False
     if node.created_between is not None and not _in_range(c.created_at, node.created_between):
         return False

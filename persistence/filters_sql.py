@@ -31,6 +31,18 @@ def _has_tags(codes: tuple[str, ...]) -> Expr:
     )
 
 
+def _has_tag_points(code: str, min_points: int) -> Expr:
+    return exists(
+        select(1)
+        .select_from(contact_tag_t.join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id))
+        .where(
+            contact_tag_t.c.contact_id == contact_t.c.id,
+            tag_t.c.code == code,
+            contact_tag_t.c.points >= min_points,
+        )
+    )
+
+
 def _in(column: ColumnElement[Any], values: tuple[Any, ...]) -> Expr:
     return and_(column.is_not(None), column.in_(values)) if values else false()
 
@@ -67,6 +79,8 @@ def _leaves(node: ContactFilter, now: datetime) -> list[Expr]:
         out.append(_has_tags(node.has_any_tag) if node.has_any_tag else false())
     if node.has_all_tags is not None:
         out.extend(_has_tags((code,)) for code in node.has_all_tags)
+    if node.tag_points is not None:
+        out.extend(_has_tag_points(t.code, t.min_points) for t in node.tag_points)
     if node.created_between is not None:
         span = node.created_between
         if span.start is not None:

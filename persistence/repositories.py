@@ -5,31 +5,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import ApiKey, Scope
 from domain.contacts import Company, CompanyType, Contact, ContactType, FunnelStage, Source
 from domain.filters import ContactFilter
 from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
+from persistence.base import Repository, enum_or_none, plain
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.tables import metadata
+from persistence.types import UtcDateTime
 
 api_key_t: Table = metadata.tables["api_key"]
-
-
-def _enum(kind: type[Enum], value: str | None) -> Any:
-    return kind(value) if value is not None else None
-
-
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.value if isinstance(v, Enum) else v) for k, v in values.items()}
 
 
 def contact_from_row(row: Row[Any]) -> Contact:
@@ -41,9 +33,9 @@ def contact_from_row(row: Row[Any]) -> Contact:
         last_name=m["last_name"],
         phone=m["phone"],
         job_title=m["job_title"],
-        contact_type=_enum(ContactType, m["contact_type"]),
-        source=_enum(Source, m["source"]),
-        funnel_stage=_enum(FunnelStage, m["funnel_stage"]),
+        contact_type=enum_or_none(ContactType, m["contact_type"]),
+        source=enum_or_none(Source, m["source"]),
+        funnel_stage=enum_or_none(FunnelStage, m["funnel_stage"]),
         sector=m["sector"],
         region=m["region"],
         city=m["city"],
@@ -65,7 +57,7 @@ def company_from_row(row: Row[Any]) -> Company:
     return Company(
         id=m["id"],
         name=m["name"],
-        company_type=_enum(CompanyType, m["company_type"]),
+        company_type=enum_or_none(CompanyType, m["company_type"]),
         sector=m["sector"],
         size=m["size"],
         region=m["region"],
@@ -97,18 +89,7 @@ COMPANY_SORTS: dict[str, SortKey] = {
 }
 
 
-class _Repository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
-        return (await self.session.execute(stmt)).all()
-
-    async def _scalar(self, stmt: Any) -> Any:
-        return (await self.session.execute(stmt)).scalar()
-
-
-class ContactRepository(_Repository):
+class ContactRepository(Repository):
     async def get(self, contact_id: int) -> Contact | None:
         rows = await self.get_many([contact_id])
         return rows.get(contact_id)
@@ -127,7 +108,7 @@ class ContactRepository(_Repository):
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         defaults = {"custom_attributes": {}, "consent_email": False, "consent_profiling": False}
-        row = {**defaults, **_plain(values), "created_at": now, "updated_at": now, "score": 0}
+        row = {**defaults, **plain(values), "created_at": now, "updated_at": now, "score": 0}
         stmt = insert(contact_t).values(**row)
         result = await self.session.execute(stmt.returning(contact_t.c.id))
         return int(result.scalar_one())
@@ -136,8 +117,60 @@ class ContactRepository(_Repository):
         await self.session.execute(
             update(contact_t)
             .where(contact_t.c.id == contact_id)
-            .values(**_plain(values), updated_at=now)
+            .values(**plain(values), updated_at=now)
         )
+
+    async def insert_emails(self, emails: Sequence[str], now: datetime) -> dict[str, int]:
+        """New contacts known only by email (interactions from unknown senders)."""
+        if not emails:
+            return {}
+        rows = [
+            {"email": e, "created_at": now, "updated_at": now, "score": 0, "custom_attributes": {},
+             "consent_email": False, "consent_profiling": False}
+            for e in emails
+        ]  # fmt: skip
+        stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
+        return {r.email: r.id for r in (await self.session.execute(stmt, rows)).all()}
+
+    async def lock(self, ids: Iterable[int]) -> None:
+        """On Postgres, row locks make concurrent writers to one contact queue; SQLite writers
+        already take turns (see UnitOfWork)."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            stmt = select(contact_t.c.id).where(contact_t.c.id.in_(sorted(set(ids))))
+            await self.session.execute(stmt.order_by(contact_t.c.id).with_for_update())
+
+    async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL."""
+        if not changes:
+            return
+        activity = bindparam("activity", type_=UtcDateTime)
+        last = contact_t.c.last_activity_at
+        stmt = (
+            update(contact_t)
+            .where(contact_t.c.id == bindparam("cid"))
+            .values(
+                score=contact_t.c.score + bindparam("delta"),
+                last_activity_at=case(
+                    (activity.is_(None), last),
+                    ((last.is_(None)) | (last < activity), activity),
+                    else_=last,
+                ),
+                updated_at=bindparam("now", type_=UtcDateTime),
+            )
+        )
+        await self.session.execute(stmt, list(changes))
+
+    async def scores(self, ids: Iterable[int]) -> dict[int, int]:
+        stmt = select(contact_t.c.id, contact_t.c.score).where(contact_t.c.id.in_(list(ids)))
+        return {r.id: r.score for r in await self._rows(stmt)}
+
+    async def ids_of_company(self, company_id: int) -> list[int]:
+        stmt = select(contact_t.c.id).where(contact_t.c.company_id == company_id)
+        return [r.id for r in await self._rows(stmt)]
+
+    async def ids_after(self, last_id: int, limit: int) -> list[int]:
+        stmt = select(contact_t.c.id).where(contact_t.c.id > last_id).order_by(contact_t.c.id)
+        return [r.id for r in await self._rows(stmt.limit(limit))]
 
     async def delete(self, contact_id: int) -> bool:
         result = await self.session.execute(delete(contact_t).where(contact_t.c.id == contact_id))
@@ -169,7 +202,7 @@ class ContactRepository(_Repository):
         return int(await self._scalar(stmt))
 
 
-class CompanyRepository(_Repository):
+class CompanyRepository(Repository):
     async def get_many(self, ids: Iterable[int]) -> dict[int, Company]:
         rows = await self._rows(select(company_t).where(company_t.c.id.in_(list(ids))))
         return {row.id: company_from_row(row) for row in rows}
@@ -178,14 +211,14 @@ class CompanyRepository(_Repository):
         return (await self.get_many([company_id])).get(company_id)
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
-        stmt = insert(company_t).values(**_plain(values), created_at=now, updated_at=now)
+        stmt = insert(company_t).values(**plain(values), created_at=now, updated_at=now)
         return int((await self.session.execute(stmt.returning(company_t.c.id))).scalar_one())
 
     async def update(self, company_id: int, values: Mapping[str, Any], now: datetime) -> None:
         await self.session.execute(
             update(company_t)
             .where(company_t.c.id == company_id)
-            .values(**_plain(values), updated_at=now)
+            .values(**plain(values), updated_at=now)
         )
 
     async def delete(self, company_id: int) -> bool:
@@ -223,13 +256,17 @@ class CompanyRepository(_Repository):
         return {r[0]: (int(r[1]), int(r[2])) for r in map(tuple, await self._rows(stmt))}
 
 
-class TagRepository(_Repository):
+class TagRepository(Repository):
     async def list_all(self) -> list[Tag]:
         return [tag_from_row(r) for r in await self._rows(select(tag_t).order_by(tag_t.c.name))]
 
     async def get_by_codes(self, codes: Iterable[str]) -> dict[str, Tag]:
         rows = await self._rows(select(tag_t).where(tag_t.c.code.in_(list(codes))))
         return {row.code: tag_from_row(row) for row in rows}
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, Tag]:
+        rows = await self._rows(select(tag_t).where(tag_t.c.id.in_(list(ids))))
+        return {row.id: tag_from_row(row) for row in rows}
 
     async def get_by_code(self, code: str) -> Tag | None:
         return (await self.get_by_codes([code])).get(code)
@@ -295,7 +332,7 @@ class TagRepository(_Repository):
         return bool(getattr(result, "rowcount", 0))
 
 
-class ApiKeyRepository(_Repository):
+class ApiKeyRepository(Repository):
     async def insert(
         self, name: str, prefix: str, key_hash: str, scope: Scope, now: datetime
     ) -> ApiKey:

@@ -109,3 +109,86 @@ class ApiKeyRow(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+class ScoringRuleRow(SQLModel, table=True):
+    __tablename__ = "scoring_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    group: str = Field(max_length=20)
+    interaction_type: str = Field(max_length=50, index=True)
+    page: str | None = Field(default=None, max_length=2000)
+    points: int
+    kind: str = Field(max_length=10)
+    status: str = Field(max_length=10)
+    tag_id: int | None = Field(default=None, foreign_key="tag.id", ondelete="SET NULL")
+    daily_cap: int | None = None
+    system_key: str | None = Field(default=None, max_length=50, unique=True)
+    description: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class FitRuleRow(SQLModel, table=True):
+    __tablename__ = "fit_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    attribute: str = Field(max_length=30)
+    operator: str = Field(max_length=20)
+    value: str = Field(max_length=200)
+    points: int
+    active: bool = True
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class InteractionRow(SQLModel, table=True):
+    __tablename__ = "interaction"
+    __table_args__ = (Index("ix_interaction_contact_occurred", "contact_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE")
+    type: str = Field(max_length=50)
+    page: str | None = Field(default=None, max_length=2000)
+    properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    occurred_at: datetime = _at()
+    idempotency_key: str = Field(max_length=200, unique=True)
+    score_delta: int = 0
+    created_at: datetime = _at()
+
+
+class ScoreEntryRow(SQLModel, table=True):
+    """The score ledger: every point change with its reason. score = sum(points)."""
+
+    __tablename__ = "score_entry"
+    __table_args__ = (
+        Index("ix_score_entry_contact_id", "contact_id", "id"),
+        Index("ix_score_entry_rule_day", "contact_id", "rule_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE")
+    reason: str = Field(max_length=10)
+    detail: str | None = Field(default=None, max_length=20)
+    label: str = Field(max_length=200)
+    points: int
+    rule_id: int | None = Field(default=None, foreign_key="scoring_rule.id", ondelete="SET NULL")
+    fit_rule_id: int | None = Field(default=None, foreign_key="fit_rule.id", ondelete="SET NULL")
+    interaction_id: int | None = Field(
+        default=None, foreign_key="interaction.id", ondelete="SET NULL"
+    )
+    comment: str | None = Field(default=None, max_length=500)
+    at: datetime = _at()
+    created_at: datetime = _at()
+
+
+class DecayPolicyRow(SQLModel, table=True):
+    __tablename__ = "decay_policy"
+
+    version: int | None = Field(default=None, primary_key=True)
+    half_life_days: int | None = None
+    inactivity_days: int | None = None
+    inactivity_points: int = 0
+    created_at: datetime = _at()

@@ -11,6 +11,13 @@ from persistence.repositories import (
     ContactRepository,
     TagRepository,
 )
+from persistence.scoring_repositories import (
+    DecayPolicyRepository,
+    FitRuleRepository,
+    InteractionRepository,
+    LedgerRepository,
+    RuleRepository,
+)
 
 
 class UnitOfWork:
@@ -34,6 +41,11 @@ class UnitOfWork:
         self.companies = CompanyRepository(self.session)
         self.tags = TagRepository(self.session)
         self.api_keys = ApiKeyRepository(self.session)
+        self.rules = RuleRepository(self.session)
+        self.fit_rules = FitRuleRepository(self.session)
+        self.interactions = InteractionRepository(self.session)
+        self.ledger = LedgerRepository(self.session)
+        self.decay_policies = DecayPolicyRepository(self.session)
         return self
 
     async def __aexit__(

@@ -9,6 +9,7 @@ from typing import Any
 from domain.contacts import Company, clean_company_fields
 from domain.errors import InvalidInput, NotFound
 from domain.pagination import Direction, Page, PageRequest
+from services.fit import refresh_fit
 from services.ports import UnitOfWorkFactory
 
 
@@ -69,15 +70,18 @@ async def update_company(
             raise NotFound(f"no company with id {company_id}", field="id")
         if cleaned:
             await uow.companies.update(company_id, cleaned, now)
+            await refresh_fit(uow, await uow.contacts.ids_of_company(company_id), now)
             await uow.commit()
         company = await uow.companies.get(company_id)
     assert company is not None
     return company
 
 
-async def delete_company(uows: UnitOfWorkFactory, company_id: int) -> None:
-    """Its contacts stay, detached from the company."""
+async def delete_company(uows: UnitOfWorkFactory, company_id: int, now: datetime) -> None:
+    """Its contacts stay, detached from the company (and lose company-based fit points)."""
     async with uows(write=True) as uow:
+        members = await uow.contacts.ids_of_company(company_id)
         if not await uow.companies.delete(company_id):
             raise NotFound(f"no company with id {company_id}", field="id")
+        await refresh_fit(uow, members, now)
         await uow.commit()

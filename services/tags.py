@@ -29,6 +29,11 @@ async def tags_of_contacts(
         return await uow.tags.for_contacts(contact_ids)
 
 
+async def tags_by_id(uows: UnitOfWorkFactory, ids: Iterable[int]) -> dict[int, Tag]:
+    async with uows() as uow:
+        return await uow.tags.get_many(ids)
+
+
 async def tag_contact_counts(uows: UnitOfWorkFactory, tag_ids: Iterable[int]) -> dict[int, int]:
     async with uows() as uow:
         return await uow.tags.contact_counts(tag_ids)

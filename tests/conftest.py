@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -33,7 +34,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_migrated() -> str:
+def postgres_migrated() -> tuple[str, dict[str, list[dict[str, object]]]]:
     if not POSTGRES_URL:
         if IN_CI:
             pytest.fail("CI=true but TEST_DATABASE_URL is not set: Postgres tests must run")
@@ -44,7 +45,8 @@ def postgres_migrated() -> str:
     except Exception as error:  # unreachable Postgres is a failure, never a silent skip
         pytest.fail(f"Postgres at TEST_DATABASE_URL is unreachable: {error}")
     _in_thread(migrate, url)
-    return url
+    seeds = _in_thread(lambda: asyncio.run(_seed_rows(url)))
+    return url, seeds  # type: ignore[return-value]
 
 
 def _in_thread(fn: Callable[..., object], *args: object) -> object:
@@ -54,8 +56,6 @@ def _in_thread(fn: Callable[..., object], *args: object) -> object:
 
 
 def _reset_postgres_schema(url: str) -> None:
-    import asyncio
-
     from sqlalchemy.ext.asyncio import create_async_engine
 
     async def reset() -> None:
@@ -70,12 +70,35 @@ def _reset_postgres_schema(url: str) -> None:
     asyncio.run(reset())
 
 
-async def _truncate(url: str) -> None:
+async def _seed_rows(url: str) -> dict[str, list[dict[str, object]]]:
+    """What the migrations seeded (presets), to restore after each truncation."""
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            return {
+                t.name: [dict(r._mapping) for r in await conn.execute(t.select())]
+                for t in metadata.sorted_tables
+            }
+    finally:
+        await db.dispose()
+
+
+async def _truncate(url: str, seeds: dict[str, list[dict[str, object]]]) -> None:
     db = Database(url)
     try:
         names = ", ".join(t.name for t in metadata.sorted_tables)
         async with db.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for table in metadata.sorted_tables:
+                if seeds.get(table.name):
+                    await conn.execute(table.insert(), seeds[table.name])
+                    key = next(iter(table.primary_key.columns))
+                    await conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "
+                            f"(SELECT max({key.name}) FROM {table.name}))"
+                        )
+                    )
     finally:
         await db.dispose()
 
@@ -89,8 +112,8 @@ async def database_url(
         shutil.copy(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    url = request.getfixturevalue("postgres_migrated")
-    await _truncate(url)
+    url, seeds = request.getfixturevalue("postgres_migrated")
+    await _truncate(url, seeds)
     yield url
 
 

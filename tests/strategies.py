@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 
 from domain.contacts import CompanyType, ContactType, ContactView, FunnelStage, Source
-from domain.filters import ContactFilter, DateRange, IntRange
+from domain.filters import ContactFilter, DateRange, IntRange, TagPoints
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECTORS = ["IT", "Moda", "Sanità", None]
@@ -46,7 +46,7 @@ def contact_views(draw: st.DrawFn, ident: int) -> ContactView:
         funnel_stage=draw(st.sampled_from([*FunnelStage, None])),
         created_at=created,
         last_activity_at=last,
-        tags=frozenset(draw(st.sets(st.sampled_from(TAGS), max_size=3))),
+        tag_points=draw(st.dictionaries(st.sampled_from(TAGS), st.integers(1, 5), max_size=3)),
     )
 
 
@@ -79,6 +79,9 @@ LEAVES: dict[str, st.SearchStrategy[object]] = {
     "tier_in": _values(TIERS),
     "has_any_tag": _values([*TAGS, "unknown"]),
     "has_all_tags": _values([*TAGS, "unknown"]),
+    "tag_points": st.lists(
+        st.builds(TagPoints, st.sampled_from([*TAGS, "unknown"]), st.integers(1, 6)), max_size=2
+    ).map(tuple),
     "sector_in": _values(SECTORS),
     "region_in": _values(REGIONS),
     "city_in": _values(CITIES),

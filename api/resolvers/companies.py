@@ -55,5 +55,6 @@ async def update_company(info: AppInfo, id: strawberry.ID, input: CompanyUpdateI
 
 
 async def delete_company(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
-    await companies.delete_company(info.context.uows, parse_id(id, "company"))
+    ctx = info.context
+    await companies.delete_company(ctx.uows, parse_id(id, "company"), ctx.clock())
     return id

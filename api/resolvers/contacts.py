@@ -8,7 +8,7 @@ import strawberry
 
 from api.context import AppInfo
 from api.schema.contact import Contact
-from api.schema.enums import ErrorCode
+from api.schema.errors import ItemError
 from api.schema.inputs import ContactFilter, ContactInput, ContactOrder, ContactUpdateInput
 from api.schema.pagination import Connection, connection_from
 from domain.errors import NotFound, parse_id
@@ -70,18 +70,11 @@ async def delete_contact(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
 
 
 @strawberry.type
-class UpsertError:
-    code: ErrorCode
-    message: str
-    field: str | None
-
-
-@strawberry.type
 class UpsertContactResult:
     index: int = strawberry.field(description="Position of the item in the input list.")
     contact: Contact | None
     created: bool
-    error: UpsertError | None
+    error: ItemError | None
 
 
 @strawberry.type
@@ -103,11 +96,7 @@ async def upsert_contacts(
             index=r.index,
             contact=Contact.from_domain(r.contact) if r.contact else None,
             created=r.created,
-            error=UpsertError(
-                code=ErrorCode(r.error.code), message=r.error.message, field=r.error.field
-            )
-            if r.error
-            else None,
+            error=ItemError.from_domain(r.error),
         )
         for r in results
     ]

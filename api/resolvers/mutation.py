@@ -7,10 +7,12 @@ import strawberry
 from api.resolvers import api_keys as key_r
 from api.resolvers import companies as company_r
 from api.resolvers import contacts as contact_r
+from api.resolvers import scoring as scoring_r
 from api.resolvers import tags as tag_r
 from api.schema.api_key import CreatedApiKey
 from api.schema.company import Company
 from api.schema.contact import Contact
+from api.schema.scoring import DecayPolicy, DecayRun, FitRule, ScoringRule
 from api.schema.tag import Tag
 
 
@@ -44,3 +46,43 @@ class Mutation:
     remove_tag: Contact | None = strawberry.field(resolver=tag_r.remove_tag)
     create_api_key: CreatedApiKey | None = strawberry.field(resolver=key_r.create_api_key)
     revoke_api_key: strawberry.ID | None = strawberry.field(resolver=key_r.revoke_api_key)
+    record_interaction: scoring_r.RecordInteractionPayload | None = strawberry.field(
+        resolver=scoring_r.record_interaction,
+        description="Score one behaviour. Idempotent by idempotencyKey.",
+    )
+    record_interactions: scoring_r.RecordInteractionsPayload | None = strawberry.field(
+        resolver=scoring_r.record_interactions,
+        description=(
+            "Up to 1,000 interactions in one transaction; a result per item in input order. "
+            "Invalid items are reported and skipped; re-sending the batch changes nothing."
+        ),
+    )
+    create_scoring_rule: ScoringRule | None = strawberry.field(
+        resolver=scoring_r.create_scoring_rule, description="Admin."
+    )
+    update_scoring_rule: ScoringRule | None = strawberry.field(
+        resolver=scoring_r.update_scoring_rule,
+        description="Admin. Applies to interactions recorded from now on.",
+    )
+    delete_scoring_rule: strawberry.ID | None = strawberry.field(
+        resolver=scoring_r.delete_scoring_rule,
+        description="Admin. SYSTEM rules cannot be deleted (FORBIDDEN): suspend them.",
+    )
+    create_fit_rule: FitRule | None = strawberry.field(
+        resolver=scoring_r.create_fit_rule, description="Admin. Re-scores every contact's fit."
+    )
+    update_fit_rule: FitRule | None = strawberry.field(
+        resolver=scoring_r.update_fit_rule, description="Admin. Re-scores every contact's fit."
+    )
+    delete_fit_rule: strawberry.ID | None = strawberry.field(
+        resolver=scoring_r.delete_fit_rule, description="Admin. Takes its points back."
+    )
+    adjust_score: Contact | None = strawberry.field(
+        resolver=scoring_r.adjust_score, description="Admin. A MANUAL ledger entry."
+    )
+    update_decay_policy: DecayPolicy | None = strawberry.field(
+        resolver=scoring_r.update_decay_policy, description="Admin. Creates a new version."
+    )
+    run_decay: DecayRun | None = strawberry.field(
+        resolver=scoring_r.run_decay, description="Admin. The scheduler also runs it."
+    )

@@ -7,11 +7,13 @@ import strawberry
 from api.resolvers import api_keys as key_r
 from api.resolvers import companies as company_r
 from api.resolvers import contacts as contact_r
+from api.resolvers import scoring as scoring_r
 from api.resolvers import tags as tag_r
 from api.schema.api_key import ApiKey
 from api.schema.company import Company
 from api.schema.contact import Contact
 from api.schema.pagination import Connection
+from api.schema.scoring import DecayPolicy, FitRule, ScoringRule
 from api.schema.tag import Tag
 
 
@@ -41,3 +43,9 @@ class Query:
     api_keys: list[ApiKey] | None = strawberry.field(
         resolver=key_r.api_keys, description="Admin only."
     )
+    scoring_rules: list[ScoringRule] | None = strawberry.field(
+        resolver=scoring_r.scoring_rules, description="Filtered by group, status and kind."
+    )
+    scoring_rule: ScoringRule | None = strawberry.field(resolver=scoring_r.scoring_rule)
+    fit_rules: list[FitRule] | None = strawberry.field(resolver=scoring_r.fit_rules)
+    decay_policy: DecayPolicy | None = strawberry.field(resolver=scoring_r.decay_policy)

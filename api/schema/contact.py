@@ -10,8 +10,15 @@ from strawberry.scalars import JSON
 from api.context import AppInfo
 from api.schema.company import Company
 from api.schema.enums import ContactTypeEnum, FunnelStageEnum, SourceEnum
+from api.schema.pagination import Connection, connection_from
+from api.schema.scoring import ScoreEntry
 from api.schema.tag import ContactTag
 from domain.contacts import Contact as ContactRecord
+from domain.errors import InvalidInput
+from domain.pagination import page_request
+from services import ledger
+
+MAX_TOP_TAGS = 50
 
 
 @strawberry.type
@@ -85,3 +92,22 @@ class Contact:
     async def tags(self, info: AppInfo) -> list[ContactTag]:
         held = await info.context.loaders.contact_tags.load(int(self.id))
         return [ContactTag.from_domain(ct) for ct in held]
+
+    @strawberry.field(description="The strongest interests: tags with the most points (1-50).")
+    async def top_tags(self, info: AppInfo, limit: int = 3) -> list[ContactTag]:
+        if not 1 <= limit <= MAX_TOP_TAGS:
+            raise InvalidInput(f"limit must be between 1 and {MAX_TOP_TAGS}", field="limit")
+        return (await self.tags(info))[:limit]
+
+    @strawberry.field(description="The score ledger, newest first: explains every point.")
+    async def score_breakdown(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[ScoreEntry]:
+        uows, contact_id = info.context.uows, int(self.id)
+        page = page_request(first, after, None, None, "ID")
+        found = await ledger.breakdown(uows, contact_id, page)
+        return connection_from(
+            found,  # type: ignore[arg-type]
+            ScoreEntry.from_domain,  # type: ignore[arg-type]
+            lambda: ledger.count_entries(uows, contact_id),
+        )

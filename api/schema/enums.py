@@ -8,7 +8,9 @@ import strawberry
 
 from domain.auth import Scope
 from domain.contacts import CompanyType, ContactType, FunnelStage, Source
+from domain.fit import FitAttribute, FitOperator
 from domain.pagination import Direction
+from domain.scoring import LedgerReason, RuleGroup, RuleKind, RuleStatus
 
 ContactTypeEnum = strawberry.enum(ContactType, name="ContactType")
 CompanyTypeEnum = strawberry.enum(CompanyType, name="CompanyType")
@@ -49,3 +51,29 @@ class ContactOrderField(StrEnum):
 class CompanyOrderField(StrEnum):
     NAME = "NAME"
     CREATED_AT = "CREATED_AT"
+
+
+RuleGroupEnum = strawberry.enum(RuleGroup, name="RuleGroup")
+RuleKindEnum = strawberry.enum(RuleKind, name="RuleKind")
+RuleStatusEnum = strawberry.enum(RuleStatus, name="RuleStatus")
+LedgerReasonEnum = strawberry.enum(LedgerReason, name="LedgerReason")
+FitOperatorEnum = strawberry.enum(FitOperator, name="FitOperator")
+
+
+@strawberry.enum(name="FitAttribute", description="Contact or company attribute a fit rule reads.")
+class FitAttributeEnum(StrEnum):
+    JOB_TITLE = "JOB_TITLE"
+    SECTOR = "SECTOR"
+    REGION = "REGION"
+    CITY = "CITY"
+    COUNTRY = "COUNTRY"
+    CONTACT_TYPE = "CONTACT_TYPE"
+    SOURCE = "SOURCE"
+    FUNNEL_STAGE = "FUNNEL_STAGE"
+    COMPANY_SIZE = "COMPANY_SIZE"
+    COMPANY_SECTOR = "COMPANY_SECTOR"
+    COMPANY_REGION = "COMPANY_REGION"
+    COMPANY_TYPE = "COMPANY_TYPE"
+
+    def to_domain(self) -> FitAttribute:
+        return FitAttribute(self.value.lower())

@@ -21,7 +21,7 @@ from api.schema.enums import (
 )
 from domain.errors import parse_id
 from domain.filters import ContactFilter as DomainFilter
-from domain.filters import DateRange, IntRange
+from domain.filters import DateRange, IntRange, TagPoints
 from domain.pagination import Direction
 
 UNSET: Any = strawberry.UNSET
@@ -119,6 +119,12 @@ class TagUpdateInput:
         return set_fields(self)
 
 
+@strawberry.input(description="The contact holds tag `code` with at least `minPoints` points.")
+class TagPointsInput:
+    code: str
+    min_points: int
+
+
 @strawberry.input
 class IntRangeInput:
     min: int
@@ -149,6 +155,9 @@ class ContactFilter:
     tier_in: list[str] | None = UNSET
     has_any_tag: list[str] | None = strawberry.field(default=UNSET, description="Tag codes.")
     has_all_tags: list[str] | None = strawberry.field(default=UNSET, description="Tag codes.")
+    tag_points: list[TagPointsInput] | None = strawberry.field(
+        default=UNSET, description="Every listed tag with at least its minPoints."
+    )
     sector_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
     region_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
     city_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
@@ -176,6 +185,10 @@ class ContactFilter:
         if "score_between" in given:
             span = given["score_between"]
             given["score_between"] = IntRange(span.min, span.max)
+        if "tag_points" in given:
+            given["tag_points"] = tuple(
+                TagPoints(t.code, t.min_points) for t in given["tag_points"]
+            )
         if "created_between" in given:
             span = given["created_between"]
             given["created_between"] = DateRange(**set_fields(span))

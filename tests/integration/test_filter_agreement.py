@@ -72,12 +72,12 @@ async def _sql_selection(db: Database, contacts, where: ContactFilter) -> set[in
                 {
                     "contact_id": c.id,
                     "tag_id": TAGS.index(code) + 1,
-                    "points": 1,
+                    "points": points,
                     "first_at": NOW,
                     "last_at": NOW,
                 }
                 for c in contacts
-                for code in c.tags
+                for code, points in c.tag_points.items()
             ]
             if links:
                 await conn.execute(insert(contact_tag_t), links)

@@ -1,0 +1,211 @@
+"""Scoring rules, fit rules, interactions, manual adjustments and decay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.context import AppInfo
+from api.schema.contact import Contact
+from api.schema.enums import RuleGroupEnum, RuleKindEnum, RuleStatusEnum
+from api.schema.errors import ItemError
+from api.schema.scoring import DecayPolicy, DecayRun, FitRule, Interaction, ScoringRule
+from api.schema.scoring_inputs import (
+    DecayPolicyInput,
+    FitRuleInput,
+    FitRuleUpdateInput,
+    InteractionInput,
+    ScoringRuleInput,
+    ScoringRuleUpdateInput,
+)
+from domain.auth import Scope
+from domain.errors import parse_id
+from services import contacts, decay, fit, interactions, ledger, rules
+
+
+@strawberry.type
+class AppliedRule:
+    rule_id: strawberry.ID | None
+    name: str
+    points: int
+
+
+@strawberry.type
+class RecordInteractionPayload:
+    interaction: Interaction
+    contact: Contact
+    score_delta: int
+    applied_rules: list[AppliedRule]
+    duplicate: bool = strawberry.field(description="The key was seen before; nothing changed.")
+
+
+@strawberry.type
+class RecordInteractionResult:
+    index: int
+    interaction: Interaction | None
+    contact: Contact | None
+    score_delta: int
+    applied_rules: list[AppliedRule]
+    duplicate: bool
+    error: ItemError | None
+
+
+@strawberry.type
+class RecordInteractionsPayload:
+    results: list[RecordInteractionResult]
+    recorded_count: int
+    duplicate_count: int
+    error_count: int
+
+
+def _result(r: interactions.RecordResult) -> RecordInteractionResult:
+    return RecordInteractionResult(
+        index=r.index,
+        interaction=Interaction.from_domain(r.interaction) if r.interaction else None,
+        contact=Contact.from_domain(r.contact) if r.contact else None,
+        score_delta=r.score_delta,
+        applied_rules=[
+            AppliedRule(
+                rule_id=strawberry.ID(str(a.rule_id)) if a.rule_id else None,
+                name=a.name,
+                points=a.points,
+            )
+            for a in r.applied
+        ],
+        duplicate=r.duplicate,
+        error=ItemError.from_domain(r.error),
+    )
+
+
+async def record_interaction(info: AppInfo, input: InteractionInput) -> RecordInteractionPayload:
+    ctx = info.context
+    [result] = await interactions.record_interactions(ctx.uows, [input.to_record()], ctx.clock())
+    if result.error is not None:
+        raise result.error
+    item = _result(result)
+    assert item.interaction is not None and item.contact is not None
+    return RecordInteractionPayload(
+        interaction=item.interaction,
+        contact=item.contact,
+        score_delta=item.score_delta,
+        applied_rules=item.applied_rules,
+        duplicate=item.duplicate,
+    )
+
+
+async def record_interactions(
+    info: AppInfo,
+    items: Annotated[list[InteractionInput], strawberry.argument(name="interactions")],
+) -> RecordInteractionsPayload:
+    ctx = info.context
+    results = await interactions.record_interactions(
+        ctx.uows, [i.to_record() for i in items], ctx.clock()
+    )
+    return RecordInteractionsPayload(
+        results=[_result(r) for r in results],
+        recorded_count=sum(1 for r in results if not r.error and not r.duplicate),
+        duplicate_count=sum(1 for r in results if r.duplicate),
+        error_count=sum(1 for r in results if r.error),
+    )
+
+
+async def scoring_rules(
+    info: AppInfo,
+    group: RuleGroupEnum | None = None,  # type: ignore[valid-type]
+    status: RuleStatusEnum | None = None,  # type: ignore[valid-type]
+    kind: RuleKindEnum | None = None,  # type: ignore[valid-type]
+) -> list[ScoringRule]:
+    found = await rules.list_rules(info.context.uows, group, status, kind)
+    return [ScoringRule.from_domain(r) for r in found]
+
+
+async def scoring_rule(info: AppInfo, id: strawberry.ID) -> ScoringRule:
+    return ScoringRule.from_domain(await rules.get_rule(info.context.uows, parse_id(id, "rule")))
+
+
+async def create_scoring_rule(info: AppInfo, input: ScoringRuleInput) -> ScoringRule:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "changing scoring rules")
+    return ScoringRule.from_domain(
+        await rules.create_rule(ctx.uows, input.to_values(), ctx.clock())
+    )
+
+
+async def update_scoring_rule(
+    info: AppInfo, id: strawberry.ID, input: ScoringRuleUpdateInput
+) -> ScoringRule:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "changing scoring rules")
+    rule_id = parse_id(id, "rule")
+    return ScoringRule.from_domain(
+        await rules.update_rule(ctx.uows, rule_id, input.to_values(), ctx.clock())
+    )
+
+
+async def delete_scoring_rule(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
+    info.context.require(Scope.ADMIN, "changing scoring rules")
+    await rules.delete_rule(info.context.uows, parse_id(id, "rule"))
+    return id
+
+
+async def fit_rules(info: AppInfo) -> list[FitRule]:
+    return [FitRule.from_domain(r) for r in await fit.list_fit_rules(info.context.uows)]
+
+
+async def create_fit_rule(info: AppInfo, input: FitRuleInput) -> FitRule:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "changing fit rules")
+    return FitRule.from_domain(
+        await fit.save_fit_rule(ctx.uows, None, input.to_values(), ctx.clock())
+    )
+
+
+async def update_fit_rule(info: AppInfo, id: strawberry.ID, input: FitRuleUpdateInput) -> FitRule:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "changing fit rules")
+    rule_id = parse_id(id, "fit rule")
+    return FitRule.from_domain(
+        await fit.save_fit_rule(ctx.uows, rule_id, input.to_values(), ctx.clock())
+    )
+
+
+async def delete_fit_rule(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "changing fit rules")
+    await fit.delete_fit_rule(ctx.uows, parse_id(id, "fit rule"), ctx.clock())
+    return id
+
+
+async def adjust_score(
+    info: AppInfo, contact_id: strawberry.ID, points: int, comment: str
+) -> Contact:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "adjusting scores by hand")
+    cid = parse_id(contact_id, "contact", "contactId")
+    await ledger.adjust_score(ctx.uows, cid, points, comment, ctx.clock())
+    return Contact.from_domain(await contacts.get_contact(ctx.uows, cid))
+
+
+async def decay_policy(info: AppInfo) -> DecayPolicy:
+    return DecayPolicy.from_domain(await decay.current_policy(info.context.uows))
+
+
+async def update_decay_policy(info: AppInfo, input: DecayPolicyInput) -> DecayPolicy:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "changing the decay policy")
+    policy = await decay.update_policy(
+        ctx.uows, input.half_life_days, input.inactivity_days, input.inactivity_points, ctx.clock()
+    )
+    return DecayPolicy.from_domain(policy)
+
+
+async def run_decay(info: AppInfo) -> DecayRun:
+    ctx = info.context
+    ctx.require(Scope.ADMIN, "running decay")
+    result = await decay.run_decay(ctx.uows, ctx.clock())
+    return DecayRun(
+        policy_version=result.policy_version,
+        contacts_changed=result.contacts_changed,
+        points=result.points,
+    )

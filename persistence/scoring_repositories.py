@@ -1,0 +1,288 @@
+"""Repositories of the scoring engine: rules, fit rules, interactions, the ledger, decay."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Table, delete, func, insert, select, update
+
+from domain.decay import DecayPolicy
+from domain.fit import FitOperator, FitRule
+from domain.pagination import Cursor, Page, PageRequest, encode_cursor
+from domain.scoring import (
+    Interaction,
+    LedgerEntry,
+    LedgerReason,
+    RuleGroup,
+    RuleKind,
+    RuleStatus,
+    ScoringRule,
+)
+from persistence.base import Repository, plain
+from persistence.tables import metadata
+
+rule_t: Table = metadata.tables["scoring_rule"]
+fit_t: Table = metadata.tables["fit_rule"]
+interaction_t: Table = metadata.tables["interaction"]
+entry_t: Table = metadata.tables["score_entry"]
+decay_t: Table = metadata.tables["decay_policy"]
+
+
+def rule_from_row(row: Row[Any]) -> ScoringRule:
+    m = row._mapping
+    return ScoringRule(
+        id=m["id"],
+        name=m["name"],
+        group=RuleGroup(m["group"]),
+        interaction_type=m["interaction_type"],
+        page=m["page"],
+        points=m["points"],
+        kind=RuleKind(m["kind"]),
+        status=RuleStatus(m["status"]),
+        tag_id=m["tag_id"],
+        daily_cap=m["daily_cap"],
+        description=m["description"],
+        system_key=m["system_key"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def fit_from_row(row: Row[Any]) -> FitRule:
+    m = row._mapping
+    return FitRule(
+        m["id"], m["name"], m["attribute"], FitOperator(m["operator"]), m["value"], m["points"],
+        m["active"],
+    )  # fmt: skip
+
+
+def interaction_from_row(row: Row[Any]) -> Interaction:
+    m = row._mapping
+    return Interaction(
+        id=m["id"],
+        contact_id=m["contact_id"],
+        type=m["type"],
+        page=m["page"],
+        properties=dict(m["properties"] or {}),
+        occurred_at=m["occurred_at"],
+        idempotency_key=m["idempotency_key"],
+        score_delta=m["score_delta"],
+        created_at=m["created_at"],
+    )
+
+
+def entry_from_row(row: Row[Any]) -> LedgerEntry:
+    m = row._mapping
+    return LedgerEntry(
+        id=m["id"],
+        contact_id=m["contact_id"],
+        reason=LedgerReason(m["reason"]),
+        detail=m["detail"],
+        label=m["label"],
+        points=m["points"],
+        rule_id=m["rule_id"],
+        fit_rule_id=m["fit_rule_id"],
+        interaction_id=m["interaction_id"],
+        comment=m["comment"],
+        at=m["at"],
+    )
+
+
+class RuleRepository(Repository):
+    async def find(
+        self, group: str | None = None, status: str | None = None, kind: str | None = None
+    ) -> list[ScoringRule]:
+        stmt = select(rule_t).order_by(rule_t.c.group, rule_t.c.name)
+        wanted = {"group": group, "status": status, "kind": kind}
+        for name, value in wanted.items():
+            if value is not None:
+                stmt = stmt.where(rule_t.c[name] == value)
+        return [rule_from_row(r) for r in await self._rows(stmt)]
+
+    async def get(self, rule_id: int) -> ScoringRule | None:
+        row = (await self.session.execute(select(rule_t).where(rule_t.c.id == rule_id))).first()
+        return rule_from_row(row) if row else None
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, ScoringRule]:
+        rows = await self._rows(select(rule_t).where(rule_t.c.id.in_(list(ids))))
+        return {row.id: rule_from_row(row) for row in rows}
+
+    async def active_for_types(self, types: Iterable[str]) -> list[ScoringRule]:
+        stmt = select(rule_t).where(
+            rule_t.c.status == RuleStatus.ACTIVE.value, rule_t.c.interaction_type.in_(list(types))
+        )
+        return [rule_from_row(r) for r in await self._rows(stmt)]
+
+    async def by_name(self, name: str) -> ScoringRule | None:
+        row = (await self.session.execute(select(rule_t).where(rule_t.c.name == name))).first()
+        return rule_from_row(row) if row else None
+
+    async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
+        stmt = insert(rule_t).values(**plain(values), created_at=now, updated_at=now)
+        return int((await self.session.execute(stmt.returning(rule_t.c.id))).scalar_one())
+
+    async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        await self.session.execute(
+            update(rule_t).where(rule_t.c.id == rule_id).values(**plain(values), updated_at=now)
+        )
+
+    async def delete(self, rule_id: int) -> None:
+        await self.session.execute(delete(rule_t).where(rule_t.c.id == rule_id))
+
+
+class FitRuleRepository(Repository):
+    async def find(self) -> list[FitRule]:
+        return [fit_from_row(r) for r in await self._rows(select(fit_t).order_by(fit_t.c.name))]
+
+    async def get(self, rule_id: int) -> FitRule | None:
+        row = (await self.session.execute(select(fit_t).where(fit_t.c.id == rule_id))).first()
+        return fit_from_row(row) if row else None
+
+    async def by_name(self, name: str) -> FitRule | None:
+        row = (await self.session.execute(select(fit_t).where(fit_t.c.name == name))).first()
+        return fit_from_row(row) if row else None
+
+    async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
+        stmt = insert(fit_t).values(**plain(values), created_at=now, updated_at=now)
+        return int((await self.session.execute(stmt.returning(fit_t.c.id))).scalar_one())
+
+    async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        await self.session.execute(
+            update(fit_t).where(fit_t.c.id == rule_id).values(**plain(values), updated_at=now)
+        )
+
+    async def delete(self, rule_id: int) -> None:
+        await self.session.execute(delete(fit_t).where(fit_t.c.id == rule_id))
+
+
+class InteractionRepository(Repository):
+    async def by_keys(self, keys: Iterable[str]) -> dict[str, Interaction]:
+        stmt = select(interaction_t).where(interaction_t.c.idempotency_key.in_(list(keys)))
+        return {r.idempotency_key: interaction_from_row(r) for r in await self._rows(stmt)}
+
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        stmt = insert(interaction_t).returning(interaction_t.c.id, sort_by_parameter_order=True)
+        return [r[0] for r in map(tuple, (await self.session.execute(stmt, list(rows))).all())]
+
+
+class LedgerRepository(Repository):
+    async def add(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        if entries:
+            await self.session.execute(insert(entry_t), list(entries))
+
+    async def sums(self, contact_ids: Iterable[int]) -> dict[int, int]:
+        stmt = (
+            select(entry_t.c.contact_id, func.sum(entry_t.c.points))
+            .where(entry_t.c.contact_id.in_(list(contact_ids)))
+            .group_by(entry_t.c.contact_id)
+        )
+        return {r[0]: int(r[1]) for r in map(tuple, await self._rows(stmt))}
+
+    async def for_interactions(self, ids: Iterable[int]) -> dict[int, list[LedgerEntry]]:
+        stmt = select(entry_t).where(entry_t.c.interaction_id.in_(list(ids))).order_by(entry_t.c.id)
+        out: dict[int, list[LedgerEntry]] = defaultdict(list)
+        for row in await self._rows(stmt):
+            out[row.interaction_id].append(entry_from_row(row))
+        return out
+
+    async def rule_points_between(
+        self, contact_ids: Iterable[int], rule_ids: Iterable[int], start: datetime, end: datetime
+    ) -> list[tuple[int, int, datetime, int]]:
+        """(contact, rule, at, points) of RULE entries in [start, end), for daily caps."""
+        stmt = select(
+            entry_t.c.contact_id, entry_t.c.rule_id, entry_t.c.at, entry_t.c.points
+        ).where(
+            entry_t.c.reason == LedgerReason.RULE.value,
+            entry_t.c.contact_id.in_(list(contact_ids)),
+            entry_t.c.rule_id.in_(list(rule_ids)),
+            entry_t.c.at >= start,
+            entry_t.c.at < end,
+        )
+        return [tuple(r) for r in await self._rows(stmt)]
+
+    async def fit_sums(self, contact_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+        stmt = (
+            select(entry_t.c.contact_id, entry_t.c.fit_rule_id, func.sum(entry_t.c.points))
+            .where(
+                entry_t.c.reason == LedgerReason.FIT.value,
+                entry_t.c.contact_id.in_(list(contact_ids)),
+                entry_t.c.fit_rule_id.is_not(None),
+            )
+            .group_by(entry_t.c.contact_id, entry_t.c.fit_rule_id)
+        )
+        out: dict[int, dict[int, int]] = defaultdict(dict)
+        for contact_id, rule_id, total in map(tuple, await self._rows(stmt)):
+            out[contact_id][rule_id] = int(total)
+        return out
+
+    async def decay_inputs(
+        self, contact_ids: Sequence[int]
+    ) -> tuple[dict[int, list[tuple[int, datetime]]], dict[int, int], dict[int, datetime]]:
+        """Per contact: RULE awards (points, at), half-life DECAY written, last inactivity."""
+        stmt = select(
+            entry_t.c.contact_id, entry_t.c.reason, entry_t.c.detail, entry_t.c.points, entry_t.c.at
+        ).where(
+            entry_t.c.contact_id.in_(list(contact_ids)),
+            entry_t.c.reason.in_([LedgerReason.RULE.value, LedgerReason.DECAY.value]),
+        )
+        awards: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+        written: dict[int, int] = defaultdict(int)
+        penalised: dict[int, datetime] = {}
+        for contact_id, reason, detail, points, at in map(tuple, await self._rows(stmt)):
+            if reason == LedgerReason.RULE.value:
+                awards[contact_id].append((points, at))
+            elif detail == "HALF_LIFE":
+                written[contact_id] += points
+            elif contact_id not in penalised or at > penalised[contact_id]:
+                penalised[contact_id] = at
+        return awards, written, penalised
+
+    async def count(self, contact_id: int) -> int:
+        stmt = select(func.count()).select_from(entry_t).where(entry_t.c.contact_id == contact_id)
+        return int(await self._scalar(stmt))
+
+    async def page(self, contact_id: int, page: PageRequest) -> Page[LedgerEntry]:
+        """Newest first, keyed by entry id."""
+        stmt = select(entry_t).where(entry_t.c.contact_id == contact_id)
+        if page.after is not None:
+            stmt = stmt.where(entry_t.c.id < page.after.id)
+        rows = await self._rows(stmt.order_by(entry_t.c.id.desc()).limit(page.limit + 1))
+        items = [entry_from_row(r) for r in rows[: page.limit]]
+        cursors = [encode_cursor(Cursor("ID", None, e.id)) for e in items]
+        return Page(items, cursors, len(rows) > page.limit, page.after is not None)
+
+
+class DecayPolicyRepository(Repository):
+    async def current(self) -> DecayPolicy:
+        row = (
+            await self.session.execute(select(decay_t).order_by(decay_t.c.version.desc()).limit(1))
+        ).first()
+        assert row is not None, "migration 0002 seeds decay policy version 1"
+        return _policy(row)
+
+    async def history(self) -> list[DecayPolicy]:
+        rows = await self._rows(select(decay_t).order_by(decay_t.c.version.desc()))
+        return [_policy(r) for r in rows]
+
+    async def add(self, policy: DecayPolicy, now: datetime) -> None:
+        await self.session.execute(
+            insert(decay_t).values(
+                version=policy.version,
+                half_life_days=policy.half_life_days,
+                inactivity_days=policy.inactivity_days,
+                inactivity_points=policy.inactivity_points,
+                created_at=now,
+            )
+        )
+
+
+def _policy(row: Row[Any]) -> DecayPolicy:
+    m = row._mapping
+    return DecayPolicy(
+        m["version"], m["half_life_days"], m["inactivity_days"], m["inactivity_points"]
+    )

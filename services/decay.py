@@ -1,0 +1,103 @@
+"""Score decay runs (scheduler and `segmento decay`) and the versioned decay policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.decay import DecayPolicy, halving_delta, inactivity_penalty, validate_policy
+from domain.scoring import LedgerReason
+from persistence.unit_of_work import UnitOfWork
+from services.ledger import entry
+from services.ports import Clock, UnitOfWorkFactory
+
+CHUNK = 1000
+log = logging.getLogger("segmento.decay")
+
+
+@dataclass(frozen=True)
+class DecayRun:
+    policy_version: int
+    contacts_changed: int
+    points: int
+
+
+async def current_policy(uows: UnitOfWorkFactory) -> DecayPolicy:
+    async with uows() as uow:
+        return await uow.decay_policies.current()
+
+
+async def policy_history(uows: UnitOfWorkFactory) -> list[DecayPolicy]:
+    async with uows() as uow:
+        return await uow.decay_policies.history()
+
+
+async def update_policy(
+    uows: UnitOfWorkFactory,
+    half_life_days: int | None,
+    inactivity_days: int | None,
+    inactivity_points: int,
+    now: datetime,
+) -> DecayPolicy:
+    validate_policy(half_life_days, inactivity_days, inactivity_points)
+    async with uows(write=True) as uow:
+        current = await uow.decay_policies.current()
+        policy = DecayPolicy(
+            current.version + 1, half_life_days, inactivity_days, inactivity_points
+        )
+        await uow.decay_policies.add(policy, now)
+        await uow.commit()
+    return policy
+
+
+async def _decay_chunk(
+    uow: UnitOfWork, ids: list[int], policy: DecayPolicy, now: datetime
+) -> tuple[int, int]:
+    awards, written, penalised = await uow.ledger.decay_inputs(ids)
+    contacts = await uow.contacts.get_many(ids)
+    rows: list[dict[str, Any]] = []
+    deltas: dict[int, int] = {}
+    version = f"policy v{policy.version}"
+    for cid, contact in contacts.items():
+        halving = halving_delta(awards.get(cid, []), written.get(cid, 0), now, policy)
+        reference = contact.last_activity_at or contact.created_at
+        penalty = inactivity_penalty(reference, penalised.get(cid), now, policy)
+        for detail, points in (("HALF_LIFE", halving), ("INACTIVITY", penalty)):
+            if points:
+                label = f"decay: {detail.lower().replace('_', '-')} ({version})"
+                rows.append(entry(cid, LedgerReason.DECAY, label, points, now, now, detail=detail))
+                deltas[cid] = deltas.get(cid, 0) + points
+    await uow.ledger.add(rows)
+    await uow.contacts.add_scores(
+        [{"cid": cid, "delta": d, "activity": None, "now": now} for cid, d in deltas.items()]
+    )
+    return len(deltas), sum(deltas.values())
+
+
+async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
+    """Exact whenever it runs; a second run at the same moment writes nothing."""
+    policy = await current_policy(uows)
+    last, changed, points = 0, 0, 0
+    while True:
+        async with uows(write=True) as uow:
+            ids = await uow.contacts.ids_after(last, CHUNK)
+            if not ids:
+                return DecayRun(policy.version, changed, points)
+            await uow.contacts.lock(ids)
+            chunk_changed, chunk_points = await _decay_chunk(uow, ids, policy, now)
+            await uow.commit()
+        last, changed, points = ids[-1], changed + chunk_changed, points + chunk_points
+
+
+async def decay_forever(uows: UnitOfWorkFactory, clock: Clock, interval_seconds: float) -> None:
+    """The in-server scheduler: a decay run every interval; failures are logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            result = await run_decay(uows, clock())
+            log.info("decay run: %s", result)
+        except Exception:  # keep the scheduler alive; the next run retries
+            log.exception("decay run failed")

@@ -1,0 +1,78 @@
+"""The score ledger: how entries are written, manual adjustments, reading a breakdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.contacts import clean_text
+from domain.errors import InvalidInput, NotFound
+from domain.pagination import Page, PageRequest
+from domain.scoring import LedgerEntry, LedgerReason, check_points
+from services.ports import UnitOfWorkFactory
+
+
+def entry(
+    contact_id: int,
+    reason: LedgerReason,
+    label: str,
+    points: int,
+    at: datetime,
+    now: datetime,
+    **links: Any,
+) -> dict[str, Any]:
+    """One ledger row; `links` may name rule_id, fit_rule_id, interaction_id, detail, comment."""
+    row = {
+        "contact_id": contact_id,
+        "reason": reason.value,
+        "label": label,
+        "points": points,
+        "at": at,
+        "created_at": now,
+        "detail": None,
+        "rule_id": None,
+        "fit_rule_id": None,
+        "interaction_id": None,
+        "comment": None,
+    }
+    unknown = set(links) - set(row)
+    assert not unknown, unknown
+    return row | links
+
+
+async def adjust_score(
+    uows: UnitOfWorkFactory, contact_id: int, points: int, comment: str, now: datetime
+) -> None:
+    check_points(points)
+    if points == 0:
+        raise InvalidInput("an adjustment of 0 points changes nothing", field="points")
+    text = clean_text(comment, "comment", required=True)
+    async with uows(write=True) as uow:
+        await uow.contacts.lock([contact_id])
+        if await uow.contacts.get(contact_id) is None:
+            raise NotFound(f"no contact with id {contact_id}", field="contactId")
+        row = entry(
+            contact_id, LedgerReason.MANUAL, "manual adjustment", points, now, now, comment=text
+        )
+        await uow.ledger.add([row])
+        await uow.contacts.add_scores(
+            [{"cid": contact_id, "delta": points, "activity": None, "now": now}]
+        )
+        await uow.commit()
+
+
+async def breakdown(
+    uows: UnitOfWorkFactory, contact_id: int, page: PageRequest
+) -> Page[LedgerEntry]:
+    async with uows() as uow:
+        return await uow.ledger.page(contact_id, page)
+
+
+async def count_entries(uows: UnitOfWorkFactory, contact_id: int) -> int:
+    async with uows() as uow:
+        return await uow.ledger.count(contact_id)
+
+
+async def ledger_sums(uows: UnitOfWorkFactory, contact_ids: list[int]) -> dict[int, int]:
+    async with uows() as uow:
+        return await uow.ledger.sums(contact_ids)
