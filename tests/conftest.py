@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from api.app import create_app
 from api.settings import Settings
 from domain.auth import Scope
-from persistence.db import Database, migrate, normalise_url
+from persistence.db import Database, migrate, normalise_url, sqlite_path
 from persistence.tables import metadata
 from persistence.unit_of_work import UnitOfWorkFactory
 from services import auth
@@ -115,6 +115,25 @@ async def database_url(
     url, seeds = request.getfixturevalue("postgres_migrated")
     await _truncate(url, seeds)
     yield url
+
+
+@pytest.fixture
+def reset_database(
+    request: pytest.FixtureRequest, database_url: str, sqlite_template: Path
+) -> Callable[[], Awaitable[None]]:
+    """Bring the test's database back to freshly migrated (for hypothesis examples)."""
+
+    async def reset() -> None:
+        path = sqlite_path(database_url)
+        if path is not None:
+            shutil.copy(sqlite_template, path)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            _url, seeds = request.getfixturevalue("postgres_migrated")
+            await _truncate(database_url, seeds)
+
+    return reset
 
 
 class FixedClock:
