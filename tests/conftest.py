@@ -126,14 +126,18 @@ def reset_database(
     async def reset() -> None:
         path = sqlite_path(database_url)
         if path is not None:
-            shutil.copy(sqlite_template, path)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            await asyncio.to_thread(_restore_sqlite, sqlite_template, path)
         else:
             _url, seeds = request.getfixturevalue("postgres_migrated")
             await _truncate(database_url, seeds)
 
     return reset
+
+
+def _restore_sqlite(template: Path, path: Path) -> None:
+    shutil.copy(template, path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 class FixedClock:
