@@ -20,6 +20,7 @@ from api.settings import Settings
 from api.view import SegmentoGraphQL
 from persistence.db import Database, migrate
 from persistence.unit_of_work import UnitOfWorkFactory
+from services.decay import decay_forever
 from services.ports import Clock, system_clock
 
 log = logging.getLogger("segmento")
@@ -52,9 +53,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await asyncio.to_thread(migrate, settings.database_url)
+        background: list[asyncio.Task[None]] = []
+        if settings.decay_interval_seconds > 0:
+            background.append(
+                asyncio.create_task(decay_forever(uows, clock, settings.decay_interval_seconds))
+            )
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await db.dispose()
 
     app = Starlette(

@@ -100,6 +100,26 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_decay(_args: argparse.Namespace, settings: Settings) -> int:
+    from services.decay import run_decay
+
+    migrate(settings.database_url)
+    db, uows = _database(settings)
+
+    async def run() -> None:
+        try:
+            result = await run_decay(uows, system_clock())
+            print(
+                f"decay (policy v{result.policy_version}): {result.contacts_changed} contacts "
+                f"changed, {result.points} points"
+            )
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segmento", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--name", required=True)
     key.add_argument("--scope", default="read", help="read, write or admin")
     key.set_defaults(run=cmd_create_api_key)
+    sub.add_parser(
+        "decay", help="apply score decay now (the server also runs it hourly)"
+    ).set_defaults(run=cmd_decay)
     demo = sub.add_parser("demo", help="load a realistic Italian sample")
     demo.add_argument("--contacts", type=int, default=2000)
     demo.add_argument("--companies", type=int, default=200)

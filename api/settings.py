@@ -23,6 +23,7 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5_000
     graphiql: bool = True
+    decay_interval_seconds: float = 3600.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -36,4 +37,5 @@ class Settings:
             max_aliases=_int("SEGMENTO_MAX_ALIASES", 30),
             max_tokens=_int("SEGMENTO_MAX_TOKENS", 5_000),
             graphiql=os.environ.get("SEGMENTO_GRAPHIQL", "1") != "0",
+            decay_interval_seconds=float(os.environ.get("SEGMENTO_DECAY_INTERVAL_SECONDS", "3600")),
         )
