@@ -11,9 +11,11 @@ from strawberry.types import Info
 from domain.auth import Principal, Scope
 from domain.contacts import Company
 from domain.errors import Unauthenticated
+from domain.fit import FitRule
 from domain.scoring import ScoringRule
 from domain.tags import ContactTag, Tag
-from services import companies, rules, tags
+from services import companies, fit, rules, tags
+from services.auth import KeyCache
 from services.ports import Clock, UnitOfWorkFactory
 
 
@@ -47,7 +49,13 @@ class Loaders:
 
         self.company = DataLoader(load_fn=load_companies)
         self.tag = DataLoader(load_fn=load_tags)
+
+        async def load_fit_rules(ids: list[int]) -> list[FitRule | None]:
+            found = await fit.fit_rules_by_id(uows, ids)
+            return [found.get(i) for i in ids]
+
         self.rule = DataLoader(load_fn=load_rules)
+        self.fit_rule = DataLoader(load_fn=load_fit_rules)
         self.company_stats = DataLoader(load_fn=load_stats)
         self.contact_tags = DataLoader(load_fn=load_contact_tags)
         self.tag_contact_count = DataLoader(load_fn=load_tag_counts)
@@ -55,6 +63,7 @@ class Loaders:
 
 @dataclass
 class Context:
+    key_cache: KeyCache
     uows: UnitOfWorkFactory
     clock: Clock
     loaders: Loaders

@@ -48,6 +48,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         self.uows = uows
         self.clock = clock
         self.metrics = metrics
+        self.key_cache = auth.KeyCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,6 +66,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
+            key_cache=self.key_cache,
             uows=self.uows,
             clock=self.clock,
             loaders=Loaders(self.uows),
@@ -84,7 +86,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
                 "an API key is required: send the header 'Authorization: Bearer <key>'"
             )
             return
-        context.principal = await auth.authenticate(self.uows, token)
+        context.principal = await auth.authenticate(self.uows, token, self.key_cache)
         if context.principal is None:
             context.auth_problem = "the API key is not valid or has been revoked"
 

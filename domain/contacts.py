@@ -104,15 +104,13 @@ def clean_country(raw: str | None) -> str | None:
     return value
 
 
-def clean_attributes(raw: Any) -> dict[str, Any]:
+def clean_attributes(raw: Any, name: str = "customAttributes") -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise InvalidInput("customAttributes must be a JSON object", field="customAttributes")
+        raise InvalidInput(f"{name} must be a JSON object", field=name)
     if any(not isinstance(key, str) or not key for key in raw):
-        raise InvalidInput(
-            "customAttributes keys must be non-empty strings", field="customAttributes"
-        )
+        raise InvalidInput(f"{name} keys must be non-empty strings", field=name)
     return dict(raw)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -209,5 +209,6 @@ def award(
 
 
 def day_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    """The UTC day holding `moment` (daily caps count per UTC day)."""
+    start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)

@@ -1,4 +1,4 @@
-"""What every repository shares: a session it never commits, and row-value helpers."""
+"""What every repository shares: a connection it never commits, and row-value helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def enum_or_none(kind: type[Enum], value: str | None) -> Any:
@@ -19,11 +19,11 @@ def plain(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Repository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
 
     async def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
-        return (await self.session.execute(stmt)).all()
+        return (await self.conn.execute(stmt)).all()
 
     async def _scalar(self, stmt: Any) -> Any:
-        return (await self.session.execute(stmt)).scalar()
+        return (await self.conn.execute(stmt)).scalar()

@@ -11,10 +11,10 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
+
+from persistence.sqlite_inline import inline_creator
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -51,21 +51,20 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and session factory; on SQLite, writers take turns in this process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, inline_sqlite: bool = True) -> None:
         self.url = normalise_url(url)
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"echo": echo}
+        if path is not None and inline_sqlite:
+            kwargs["async_creator"] = inline_creator(str(path))
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
-        self.sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
-        )
         self.write_lock = asyncio.Lock()
 
     @property

@@ -110,11 +110,11 @@ class ContactRepository(Repository):
         defaults = {"custom_attributes": {}, "consent_email": False, "consent_profiling": False}
         row = {**defaults, **plain(values), "created_at": now, "updated_at": now, "score": 0}
         stmt = insert(contact_t).values(**row)
-        result = await self.session.execute(stmt.returning(contact_t.c.id))
+        result = await self.conn.execute(stmt.returning(contact_t.c.id))
         return int(result.scalar_one())
 
     async def update(self, contact_id: int, values: Mapping[str, Any], now: datetime) -> None:
-        await self.session.execute(
+        await self.conn.execute(
             update(contact_t)
             .where(contact_t.c.id == contact_id)
             .values(**plain(values), updated_at=now)
@@ -130,14 +130,14 @@ class ContactRepository(Repository):
             for e in emails
         ]  # fmt: skip
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
-        return {r.email: r.id for r in (await self.session.execute(stmt, rows)).all()}
+        return {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
 
     async def lock(self, ids: Iterable[int]) -> None:
         """On Postgres, row locks make concurrent writers to one contact queue; SQLite writers
         already take turns (see UnitOfWork)."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+        if self.conn.dialect.name == "postgresql":
             stmt = select(contact_t.c.id).where(contact_t.c.id.in_(sorted(set(ids))))
-            await self.session.execute(stmt.order_by(contact_t.c.id).with_for_update())
+            await self.conn.execute(stmt.order_by(contact_t.c.id).with_for_update())
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
         """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL."""
@@ -158,7 +158,7 @@ class ContactRepository(Repository):
                 updated_at=bindparam("now", type_=UtcDateTime),
             )
         )
-        await self.session.execute(stmt, list(changes))
+        await self.conn.execute(stmt, list(changes))
 
     async def scores(self, ids: Iterable[int]) -> dict[int, int]:
         stmt = select(contact_t.c.id, contact_t.c.score).where(contact_t.c.id.in_(list(ids)))
@@ -173,7 +173,7 @@ class ContactRepository(Repository):
         return [r.id for r in await self._rows(stmt.limit(limit))]
 
     async def delete(self, contact_id: int) -> bool:
-        result = await self.session.execute(delete(contact_t).where(contact_t.c.id == contact_id))
+        result = await self.conn.execute(delete(contact_t).where(contact_t.c.id == contact_id))
         return bool(getattr(result, "rowcount", 0))
 
     async def page(
@@ -212,17 +212,17 @@ class CompanyRepository(Repository):
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(company_t).values(**plain(values), created_at=now, updated_at=now)
-        return int((await self.session.execute(stmt.returning(company_t.c.id))).scalar_one())
+        return int((await self.conn.execute(stmt.returning(company_t.c.id))).scalar_one())
 
     async def update(self, company_id: int, values: Mapping[str, Any], now: datetime) -> None:
-        await self.session.execute(
+        await self.conn.execute(
             update(company_t)
             .where(company_t.c.id == company_id)
             .values(**plain(values), updated_at=now)
         )
 
     async def delete(self, company_id: int) -> bool:
-        result = await self.session.execute(delete(company_t).where(company_t.c.id == company_id))
+        result = await self.conn.execute(delete(company_t).where(company_t.c.id == company_id))
         return bool(getattr(result, "rowcount", 0))
 
     async def page(
@@ -273,19 +273,19 @@ class TagRepository(Repository):
 
     async def find_by_name_or_code(self, name: str, code: str) -> Tag | None:
         stmt = select(tag_t).where((tag_t.c.name == name) | (tag_t.c.code == code))
-        row = (await self.session.execute(stmt)).first()
+        row = (await self.conn.execute(stmt)).first()
         return tag_from_row(row) if row else None
 
     async def insert(self, name: str, code: str, description: str | None, now: datetime) -> Tag:
         stmt = insert(tag_t).values(name=name, code=code, description=description, created_at=now)
-        tag_id = int((await self.session.execute(stmt.returning(tag_t.c.id))).scalar_one())
+        tag_id = int((await self.conn.execute(stmt.returning(tag_t.c.id))).scalar_one())
         return Tag(tag_id, name, code, description, now)
 
     async def update(self, tag_id: int, values: Mapping[str, Any]) -> None:
-        await self.session.execute(update(tag_t).where(tag_t.c.id == tag_id).values(**values))
+        await self.conn.execute(update(tag_t).where(tag_t.c.id == tag_id).values(**values))
 
     async def delete(self, tag_id: int) -> None:
-        await self.session.execute(delete(tag_t).where(tag_t.c.id == tag_id))
+        await self.conn.execute(delete(tag_t).where(tag_t.c.id == tag_id))
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:
         stmt = (
@@ -313,7 +313,7 @@ class TagRepository(Repository):
 
     async def add_points(self, contact_id: int, tag_id: int, points: int, now: datetime) -> None:
         """Insert the tag on the contact or add to its points, atomically in SQL."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        dialect = self.conn.dialect.name
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(contact_tag_t)
         stmt = ins.values(
             contact_id=contact_id, tag_id=tag_id, points=points, first_at=now, last_at=now
@@ -321,10 +321,10 @@ class TagRepository(Repository):
             index_elements=[contact_tag_t.c.contact_id, contact_tag_t.c.tag_id],
             set_={"points": contact_tag_t.c.points + points, "last_at": now},
         )
-        await self.session.execute(stmt)
+        await self.conn.execute(stmt)
 
     async def remove(self, contact_id: int, tag_id: int) -> bool:
-        result = await self.session.execute(
+        result = await self.conn.execute(
             delete(contact_tag_t).where(
                 contact_tag_t.c.contact_id == contact_id, contact_tag_t.c.tag_id == tag_id
             )
@@ -339,14 +339,14 @@ class ApiKeyRepository(Repository):
         stmt = insert(api_key_t).values(
             name=name, prefix=prefix, key_hash=key_hash, scope=scope.value, created_at=now
         )
-        key_id = int((await self.session.execute(stmt.returning(api_key_t.c.id))).scalar_one())
+        key_id = int((await self.conn.execute(stmt.returning(api_key_t.c.id))).scalar_one())
         return ApiKey(key_id, name, prefix, scope, now, None)
 
     async def active_by_hash(self, key_hash: str) -> ApiKey | None:
         stmt = select(api_key_t).where(
             api_key_t.c.key_hash == key_hash, api_key_t.c.revoked_at.is_(None)
         )
-        row = (await self.session.execute(stmt)).first()
+        row = (await self.conn.execute(stmt)).first()
         return _api_key(row) if row else None
 
     async def list_all(self) -> list[ApiKey]:
@@ -356,7 +356,7 @@ class ApiKeyRepository(Repository):
         return int(await self._scalar(select(func.count()).select_from(api_key_t)))
 
     async def revoke(self, key_id: int, now: datetime) -> bool:
-        result = await self.session.execute(
+        result = await self.conn.execute(
             update(api_key_t)
             .where(api_key_t.c.id == key_id, api_key_t.c.revoked_at.is_(None))
             .values(revoked_at=now)

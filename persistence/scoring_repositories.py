@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.decay import DecayPolicy
 from domain.fit import FitOperator, FitRule
@@ -24,6 +25,7 @@ from domain.scoring import (
 from persistence.base import Repository, plain
 from persistence.tables import metadata
 
+T = TypeVar("T")
 rule_t: Table = metadata.tables["scoring_rule"]
 fit_t: Table = metadata.tables["fit_rule"]
 interaction_t: Table = metadata.tables["interaction"]
@@ -103,7 +105,7 @@ class RuleRepository(Repository):
         return [rule_from_row(r) for r in await self._rows(stmt)]
 
     async def get(self, rule_id: int) -> ScoringRule | None:
-        row = (await self.session.execute(select(rule_t).where(rule_t.c.id == rule_id))).first()
+        row = (await self.conn.execute(select(rule_t).where(rule_t.c.id == rule_id))).first()
         return rule_from_row(row) if row else None
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, ScoringRule]:
@@ -117,20 +119,20 @@ class RuleRepository(Repository):
         return [rule_from_row(r) for r in await self._rows(stmt)]
 
     async def by_name(self, name: str) -> ScoringRule | None:
-        row = (await self.session.execute(select(rule_t).where(rule_t.c.name == name))).first()
+        row = (await self.conn.execute(select(rule_t).where(rule_t.c.name == name))).first()
         return rule_from_row(row) if row else None
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(rule_t).values(**plain(values), created_at=now, updated_at=now)
-        return int((await self.session.execute(stmt.returning(rule_t.c.id))).scalar_one())
+        return int((await self.conn.execute(stmt.returning(rule_t.c.id))).scalar_one())
 
     async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
-        await self.session.execute(
+        await self.conn.execute(
             update(rule_t).where(rule_t.c.id == rule_id).values(**plain(values), updated_at=now)
         )
 
     async def delete(self, rule_id: int) -> None:
-        await self.session.execute(delete(rule_t).where(rule_t.c.id == rule_id))
+        await self.conn.execute(delete(rule_t).where(rule_t.c.id == rule_id))
 
 
 class FitRuleRepository(Repository):
@@ -138,24 +140,28 @@ class FitRuleRepository(Repository):
         return [fit_from_row(r) for r in await self._rows(select(fit_t).order_by(fit_t.c.name))]
 
     async def get(self, rule_id: int) -> FitRule | None:
-        row = (await self.session.execute(select(fit_t).where(fit_t.c.id == rule_id))).first()
+        row = (await self.conn.execute(select(fit_t).where(fit_t.c.id == rule_id))).first()
         return fit_from_row(row) if row else None
 
+    async def get_many(self, ids: Iterable[int]) -> dict[int, FitRule]:
+        rows = await self._rows(select(fit_t).where(fit_t.c.id.in_(list(ids))))
+        return {row.id: fit_from_row(row) for row in rows}
+
     async def by_name(self, name: str) -> FitRule | None:
-        row = (await self.session.execute(select(fit_t).where(fit_t.c.name == name))).first()
+        row = (await self.conn.execute(select(fit_t).where(fit_t.c.name == name))).first()
         return fit_from_row(row) if row else None
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(fit_t).values(**plain(values), created_at=now, updated_at=now)
-        return int((await self.session.execute(stmt.returning(fit_t.c.id))).scalar_one())
+        return int((await self.conn.execute(stmt.returning(fit_t.c.id))).scalar_one())
 
     async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
-        await self.session.execute(
+        await self.conn.execute(
             update(fit_t).where(fit_t.c.id == rule_id).values(**plain(values), updated_at=now)
         )
 
     async def delete(self, rule_id: int) -> None:
-        await self.session.execute(delete(fit_t).where(fit_t.c.id == rule_id))
+        await self.conn.execute(delete(fit_t).where(fit_t.c.id == rule_id))
 
 
 class InteractionRepository(Repository):
@@ -167,13 +173,21 @@ class InteractionRepository(Repository):
         if not rows:
             return []
         stmt = insert(interaction_t).returning(interaction_t.c.id, sort_by_parameter_order=True)
-        return [r[0] for r in map(tuple, (await self.session.execute(stmt, list(rows))).all())]
+        return [r[0] for r in map(tuple, (await self.conn.execute(stmt, list(rows))).all())]
+
+    async def count(self, contact_id: int) -> int:
+        stmt = select(func.count()).select_from(interaction_t)
+        return int(await self._scalar(stmt.where(interaction_t.c.contact_id == contact_id)))
+
+    async def page(self, contact_id: int, page: PageRequest) -> Page[Interaction]:
+        """Newest first (by when recorded), keyed by id."""
+        return await id_page(self.conn, interaction_t, interaction_from_row, contact_id, page)
 
 
 class LedgerRepository(Repository):
     async def add(self, entries: Sequence[Mapping[str, Any]]) -> None:
         if entries:
-            await self.session.execute(insert(entry_t), list(entries))
+            await self.conn.execute(insert(entry_t), list(entries))
 
     async def sums(self, contact_ids: Iterable[int]) -> dict[int, int]:
         stmt = (
@@ -247,20 +261,33 @@ class LedgerRepository(Repository):
         return int(await self._scalar(stmt))
 
     async def page(self, contact_id: int, page: PageRequest) -> Page[LedgerEntry]:
-        """Newest first, keyed by entry id."""
-        stmt = select(entry_t).where(entry_t.c.contact_id == contact_id)
-        if page.after is not None:
-            stmt = stmt.where(entry_t.c.id < page.after.id)
-        rows = await self._rows(stmt.order_by(entry_t.c.id.desc()).limit(page.limit + 1))
-        items = [entry_from_row(r) for r in rows[: page.limit]]
-        cursors = [encode_cursor(Cursor("ID", None, e.id)) for e in items]
-        return Page(items, cursors, len(rows) > page.limit, page.after is not None)
+        """Newest first (by when written), keyed by entry id."""
+        return await id_page(self.conn, entry_t, entry_from_row, contact_id, page)
+
+
+async def id_page(
+    conn: AsyncConnection,
+    table: Table,
+    convert: Callable[[Row[Any]], T],
+    contact_id: int,
+    page: PageRequest,
+) -> Page[T]:
+    """A contact's rows of `table`, newest id first, after the cursor's id."""
+    stmt = select(table).where(table.c.contact_id == contact_id)
+    if page.after is not None:
+        stmt = stmt.where(table.c.id < page.after.id)
+    rows = (await conn.execute(stmt.order_by(table.c.id.desc()).limit(page.limit + 1))).all()
+    items = rows[: page.limit]
+    cursors = [encode_cursor(Cursor("ID", None, r.id)) for r in items]
+    return Page(
+        [convert(r) for r in items], cursors, len(rows) > page.limit, page.after is not None
+    )
 
 
 class DecayPolicyRepository(Repository):
     async def current(self) -> DecayPolicy:
         row = (
-            await self.session.execute(select(decay_t).order_by(decay_t.c.version.desc()).limit(1))
+            await self.conn.execute(select(decay_t).order_by(decay_t.c.version.desc()).limit(1))
         ).first()
         assert row is not None, "migration 0002 seeds decay policy version 1"
         return _policy(row)
@@ -270,7 +297,7 @@ class DecayPolicyRepository(Repository):
         return [_policy(r) for r in rows]
 
     async def add(self, policy: DecayPolicy, now: datetime) -> None:
-        await self.session.execute(
+        await self.conn.execute(
             insert(decay_t).values(
                 version=policy.version,
                 half_life_days=policy.half_life_days,

@@ -36,16 +36,20 @@ class UnitOfWork:
         if self.write and self.db.is_sqlite:
             await self.db.write_lock.acquire()
             self._locked = True
-        self.session = self.db.sessions()
-        self.contacts = ContactRepository(self.session)
-        self.companies = CompanyRepository(self.session)
-        self.tags = TagRepository(self.session)
-        self.api_keys = ApiKeyRepository(self.session)
-        self.rules = RuleRepository(self.session)
-        self.fit_rules = FitRuleRepository(self.session)
-        self.interactions = InteractionRepository(self.session)
-        self.ledger = LedgerRepository(self.session)
-        self.decay_policies = DecayPolicyRepository(self.session)
+        try:
+            self.conn = await self.db.engine.connect()
+        except BaseException:
+            self._release()
+            raise
+        self.contacts = ContactRepository(self.conn)
+        self.companies = CompanyRepository(self.conn)
+        self.tags = TagRepository(self.conn)
+        self.api_keys = ApiKeyRepository(self.conn)
+        self.rules = RuleRepository(self.conn)
+        self.fit_rules = FitRuleRepository(self.conn)
+        self.interactions = InteractionRepository(self.conn)
+        self.ledger = LedgerRepository(self.conn)
+        self.decay_policies = DecayPolicyRepository(self.conn)
         return self
 
     async def __aexit__(
@@ -55,15 +59,18 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.session.rollback()
-            await self.session.close()
+            await self.conn.rollback()
+            await self.conn.close()
         finally:
-            if self._locked:
-                self._locked = False
-                self.db.write_lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        if self._locked:
+            self._locked = False
+            self.db.write_lock.release()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        await self.conn.commit()
 
 
 class UnitOfWorkFactory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from domain.auth import ApiKey, Principal, Scope, display_prefix, hash_key, new_key
@@ -37,10 +38,45 @@ async def bootstrap_admin_key(uows: UnitOfWorkFactory, now: datetime) -> str | N
     return secret
 
 
-async def authenticate(uows: UnitOfWorkFactory, secret: str) -> Principal | None:
+class KeyCache:
+    """Recent key look-ups, so a busy integrator does not cost a query per request.
+
+    A revocation clears this process's cache at once; other processes see it within `ttl`.
+    """
+
+    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl, self.max_entries = ttl_seconds, max_entries
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, key_hash: str) -> tuple[bool, Principal | None]:
+        hit = self._entries.get(key_hash)
+        if hit is None or hit[0] < time.monotonic():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key_hash: str, principal: Principal | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+async def authenticate(
+    uows: UnitOfWorkFactory, secret: str, cache: KeyCache | None = None
+) -> Principal | None:
+    key_hash = hash_key(secret)
+    if cache is not None:
+        found, principal = cache.get(key_hash)
+        if found:
+            return principal
     async with uows() as uow:
-        key = await uow.api_keys.active_by_hash(hash_key(secret))
-    return Principal(key.id, key.name, key.scope) if key else None
+        key = await uow.api_keys.active_by_hash(key_hash)
+    principal = Principal(key.id, key.name, key.scope) if key else None
+    if cache is not None:
+        cache.put(key_hash, principal)
+    return principal
 
 
 async def list_api_keys(uows: UnitOfWorkFactory) -> list[ApiKey]:
@@ -49,7 +85,11 @@ async def list_api_keys(uows: UnitOfWorkFactory) -> list[ApiKey]:
 
 
 async def revoke_api_key(
-    uows: UnitOfWorkFactory, key_id: int, current: Principal, now: datetime
+    uows: UnitOfWorkFactory,
+    key_id: int,
+    current: Principal,
+    now: datetime,
+    cache: KeyCache | None = None,
 ) -> None:
     if key_id == current.key_id:
         raise InvalidInput("an API key cannot revoke itself; use another admin key", field="id")
@@ -57,3 +97,5 @@ async def revoke_api_key(
         if not await uow.api_keys.revoke(key_id, now):
             raise NotFound(f"no active API key with id {key_id}", field="id")
         await uow.commit()
+    if cache is not None:
+        cache.clear()

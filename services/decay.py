@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from domain.decay import DecayPolicy, halving_delta, inactivity_penalty, validate_policy
+from domain.errors import InvalidInput
 from domain.scoring import LedgerReason
 from persistence.unit_of_work import UnitOfWork
 from services.ledger import entry
@@ -36,18 +38,17 @@ async def policy_history(uows: UnitOfWorkFactory) -> list[DecayPolicy]:
 
 
 async def update_policy(
-    uows: UnitOfWorkFactory,
-    half_life_days: int | None,
-    inactivity_days: int | None,
-    inactivity_points: int,
-    now: datetime,
+    uows: UnitOfWorkFactory, changes: Mapping[str, Any], now: datetime
 ) -> DecayPolicy:
-    validate_policy(half_life_days, inactivity_days, inactivity_points)
+    """A new version: the current policy with `changes` (half_life_days, inactivity_days,
+    inactivity_points) applied; fields left out keep their value."""
     async with uows(write=True) as uow:
         current = await uow.decay_policies.current()
-        policy = DecayPolicy(
-            current.version + 1, half_life_days, inactivity_days, inactivity_points
-        )
+        merged = {**asdict(current), **changes, "version": current.version + 1}
+        if merged["inactivity_points"] is None:
+            raise InvalidInput("inactivityPoints cannot be null", field="inactivityPoints")
+        policy = DecayPolicy(**merged)
+        validate_policy(policy.half_life_days, policy.inactivity_days, policy.inactivity_points)
         await uow.decay_policies.add(policy, now)
         await uow.commit()
     return policy

@@ -21,6 +21,7 @@ from domain.scoring import LedgerReason
 from persistence.unit_of_work import UnitOfWork
 from services.ledger import entry
 from services.ports import UnitOfWorkFactory
+from services.rules import refuse_nulls
 
 CHUNK = 1000
 
@@ -28,6 +29,11 @@ CHUNK = 1000
 async def list_fit_rules(uows: UnitOfWorkFactory) -> list[FitRule]:
     async with uows() as uow:
         return await uow.fit_rules.find()
+
+
+async def fit_rules_by_id(uows: UnitOfWorkFactory, ids: list[int]) -> dict[int, FitRule]:
+    async with uows() as uow:
+        return await uow.fit_rules.get_many(ids)
 
 
 async def refresh_fit(uow: UnitOfWork, contact_ids: Iterable[int], now: datetime) -> None:
@@ -75,6 +81,9 @@ async def refresh_all(uows: UnitOfWorkFactory, now: datetime) -> int:
 
 
 def _clean(values: Mapping[str, Any], current: FitRule | None) -> dict[str, Any]:
+    refuse_nulls(
+        values, {k: k for k in ("name", "attribute", "operator", "value", "points", "active")}
+    )
     merged = {**(asdict(current) if current else {}), **values}
     validate_fit_rule(
         merged["attribute"], FitOperator(merged["operator"]), str(merged["value"]), merged["points"]

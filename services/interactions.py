@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from domain.contacts import Contact, clean_attributes, normalise_email
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound, parse_id
+from domain.pagination import Page, PageRequest
 from domain.scoring import (
     Award,
     Interaction,
@@ -42,7 +43,7 @@ class InteractionInput:
     type: str
     occurred_at: datetime
     idempotency_key: str
-    contact_id: int | None = None
+    contact_id: int | str | None = None
     email: str | None = None
     page: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
@@ -72,15 +73,31 @@ def clean_input(item: InteractionInput, now: datetime) -> InteractionInput:
     key = item.idempotency_key.strip()
     if not key or len(key) > MAX_KEY:
         raise InvalidInput(f"idempotencyKey must be 1-{MAX_KEY} characters", field="idempotencyKey")
+    contact_id = item.contact_id
+    if isinstance(contact_id, str):
+        contact_id = parse_id(contact_id, "contact", "contactId")
     return replace(
         item,
         type=clean_interaction_type(item.type),
-        occurred_at=check_occurred_at(item.occurred_at, now),
+        occurred_at=check_occurred_at(item.occurred_at, now).astimezone(UTC),
         idempotency_key=key,
+        contact_id=contact_id,
         email=normalise_email(item.email) if item.email is not None else None,
         page=normalise_page(item.page) if item.page else None,
-        properties=clean_attributes(item.properties),
+        properties=clean_attributes(item.properties, "properties"),
     )
+
+
+async def interactions_of(
+    uows: UnitOfWorkFactory, contact_id: int, page: PageRequest
+) -> Page[Interaction]:
+    async with uows() as uow:
+        return await uow.interactions.page(contact_id, page)
+
+
+async def count_interactions(uows: UnitOfWorkFactory, contact_id: int) -> int:
+    async with uows() as uow:
+        return await uow.interactions.count(contact_id)
 
 
 async def record_interactions(
@@ -116,9 +133,9 @@ async def _record(
 ) -> dict[int, RecordResult]:
     async with uows(write=True) as uow:
         batch = _Batch(uow, items, now)
-        await batch.resolve_seen()
-        await batch.resolve_contacts()
-        await batch.score()
+        await batch.resolve()
+        if batch.fresh:
+            await batch.write(await batch.awards())
         await uow.commit()
         return await batch.results()
 
@@ -132,81 +149,106 @@ class _Batch:
         self.first_of_key: dict[int, int] = {}
         self.contact_of: dict[int, int] = {}
         self.failed: dict[int, DomainError] = {}
+        self.fresh: list[int] = []
         self.recorded: dict[int, tuple[int, list[tuple[Award, str]]]] = {}
+        self.interaction_ids: dict[int, int] = {}
 
-    async def resolve_seen(self) -> None:
-        keys = {item.idempotency_key for item in self.items.values()}
-        stored = await self.uow.interactions.by_keys(keys)
-        first_index: dict[str, int] = {}
-        for index, item in sorted(self.items.items()):
-            key = item.idempotency_key
-            if key in stored:
-                self.seen[index] = stored[key]
-            elif key in first_index:
-                self.first_of_key[index] = first_index[key]
-            else:
-                first_index[key] = index
-
-    def _fresh(self) -> list[int]:
-        return [i for i in sorted(self.items) if i not in self.seen and i not in self.first_of_key]
-
-    async def resolve_contacts(self) -> None:
-        fresh = self._fresh()
-        ids = {cid for i in fresh if (cid := self.items[i].contact_id) is not None}
+    async def resolve(self) -> None:
+        """Keys seen before, unknown contact ids, repeats inside the batch, then emails."""
+        stored = await self.uow.interactions.by_keys(
+            {i.idempotency_key for i in self.items.values()}
+        )
+        self.seen = {
+            i: stored[x.idempotency_key]
+            for i, x in self.items.items()
+            if x.idempotency_key in stored
+        }
+        rest = [i for i in sorted(self.items) if i not in self.seen]
+        ids = {cid for i in rest if isinstance(cid := self.items[i].contact_id, int)}
         known = set(await self.uow.contacts.scores(ids)) if ids else set()
-        emails = {email for i in fresh if (email := self.items[i].email) is not None}
-        by_email = {e: c.id for e, c in (await self.uow.contacts.get_many_by_email(emails)).items()}
-        missing = sorted(str(e) for e in emails if e not in by_email)
-        by_email.update(await self.uow.contacts.insert_emails(missing, self.now))
-        for index in fresh:
+        first_index: dict[str, int] = {}
+        for index in rest:
             item = self.items[index]
-            if item.contact_id is not None and item.contact_id not in known:
+            if isinstance(item.contact_id, int) and item.contact_id not in known:
                 self.failed[index] = NotFound(
                     f"no contact with id {item.contact_id}", field="contactId"
                 )
+            elif item.idempotency_key in first_index:
+                self.first_of_key[index] = first_index[item.idempotency_key]
             else:
-                self.contact_of[index] = item.contact_id or by_email[str(item.email)]
+                first_index[item.idempotency_key] = index
+                self.fresh.append(index)
+        await self._resolve_emails()
         await self.uow.contacts.lock(self.contact_of.values())
 
-    async def score(self) -> None:
-        indexes = [i for i in self._fresh() if i in self.contact_of]
-        if not indexes:
-            return
-        rules = await self.uow.rules.active_for_types({self.items[i].type for i in indexes})
-        used = await self._used_today(indexes, rules)
-        interactions: list[dict[str, Any]] = []
-        entries: list[dict[str, Any]] = []
-        deltas: defaultdict[int, int] = defaultdict(int)
-        tags: defaultdict[tuple[int, int], int] = defaultdict(int)
+    async def _resolve_emails(self) -> None:
+        emails = {e for i in self.fresh if (e := self.items[i].email) is not None}
+        by_email: dict[str, int] = {}
+        if emails:
+            found = await self.uow.contacts.get_many_by_email(emails)
+            by_email = {email: contact.id for email, contact in found.items()}
+            missing = sorted(e for e in emails if e not in by_email)
+            by_email.update(await self.uow.contacts.insert_emails(missing, self.now))
+        for index in self.fresh:
+            item = self.items[index]
+            cid = item.contact_id
+            self.contact_of[index] = cid if isinstance(cid, int) else by_email[str(item.email)]
+
+    async def awards(self) -> dict[int, list[tuple[Award, str]]]:
+        """What each fresh item earns, in input order, caps counted across the batch."""
+        rules = await self.uow.rules.active_for_types({self.items[i].type for i in self.fresh})
+        used = await self._used_today(rules)
         names = {rule.id: rule.name for rule in rules}
-        for index in indexes:
+        out: dict[int, list[tuple[Award, str]]] = {}
+        for index in self.fresh:
             item, contact_id = self.items[index], self.contact_of[index]
             day = day_bounds(item.occurred_at)[0]
             today = {r.id: used[(contact_id, r.id, day)] for r in rules}
-            awards = award(rules, item.type, item.page, today)
-            for a in awards:
+            earned = award(rules, item.type, item.page, today)
+            for a in earned:
                 used[(contact_id, a.rule_id, day)] += a.points
-                if a.tag_id is not None:
-                    tags[(contact_id, a.tag_id)] += 1
-            delta = sum(a.points for a in awards)
-            deltas[contact_id] += delta
-            self.recorded[index] = (contact_id, [(a, names[a.rule_id]) for a in awards])
-            interactions.append(self._interaction_row(item, contact_id, delta))
-        ids = await self.uow.interactions.insert_many(interactions)
-        for index, interaction_id in zip(indexes, ids, strict=True):
-            contact_id, awards_named = self.recorded[index]
+            out[index] = [(a, names[a.rule_id]) for a in earned]
+        return out
+
+    async def write(self, earned: Mapping[int, list[tuple[Award, str]]]) -> None:
+        rows = []
+        for index in self.fresh:
+            item, contact_id = self.items[index], self.contact_of[index]
+            delta = sum(a.points for a, _ in earned[index])
+            self.recorded[index] = (contact_id, earned[index])
+            rows.append(self._interaction_row(item, contact_id, delta))
+        ids = await self.uow.interactions.insert_many(rows)
+        self.interaction_ids = dict(zip(self.fresh, ids, strict=True))
+        await self.uow.ledger.add(
+            [
+                entry(cid, LedgerReason.RULE, name, a.points, self.items[i].occurred_at, self.now,
+                      rule_id=a.rule_id, interaction_id=self.interaction_ids[i])
+                for i, (cid, named) in self.recorded.items()
+                for a, name in named
+            ]
+        )  # fmt: skip
+        await self._tag_points()
+        await self._scores()
+
+    async def _tag_points(self) -> None:
+        """One tag point per trigger, dated by the latest interaction that gave it."""
+        counts: defaultdict[tuple[int, int], int] = defaultdict(int)
+        latest: dict[tuple[int, int], datetime] = {}
+        for index, (contact_id, named) in self.recorded.items():
             at = self.items[index].occurred_at
-            entries += [
-                entry(contact_id, LedgerReason.RULE, name, a.points, at, self.now,
-                      rule_id=a.rule_id, interaction_id=interaction_id)
-                for a, name in awards_named
-            ]  # fmt: skip
-        await self.uow.ledger.add(entries)
-        for (contact_id, tag_id), count in tags.items():
-            await self.uow.tags.add_points(contact_id, tag_id, count, self.now)
+            for a, _ in named:
+                if a.tag_id is not None:
+                    counts[(contact_id, a.tag_id)] += 1
+                    latest[(contact_id, a.tag_id)] = max(at, latest.get((contact_id, a.tag_id), at))
+        for (contact_id, tag_id), count in counts.items():
+            await self.uow.tags.add_points(contact_id, tag_id, count, latest[(contact_id, tag_id)])
+
+    async def _scores(self) -> None:
+        deltas: defaultdict[int, int] = defaultdict(int)
         latest: dict[int, datetime] = {}
-        for index in indexes:
-            contact_id, at = self.contact_of[index], self.items[index].occurred_at
+        for index, (contact_id, named) in self.recorded.items():
+            at = self.items[index].occurred_at
+            deltas[contact_id] += sum(a.points for a, _ in named)
             latest[contact_id] = max(at, latest.get(contact_id, at))
         await self.uow.contacts.add_scores(
             [
@@ -214,18 +256,17 @@ class _Batch:
                 for cid, at in latest.items()
             ]
         )
-        self.interaction_ids = dict(zip(indexes, ids, strict=True))
 
     async def _used_today(
-        self, indexes: list[int], rules: list[ScoringRule]
+        self, rules: list[ScoringRule]
     ) -> defaultdict[tuple[int, int, datetime], int]:
         used: defaultdict[tuple[int, int, datetime], int] = defaultdict(int)
         capped = [r.id for r in rules if r.daily_cap is not None]
         if not capped:
             return used
-        days = [day_bounds(self.items[i].occurred_at) for i in indexes]
+        days = [day_bounds(self.items[i].occurred_at) for i in self.fresh]
         rows = await self.uow.ledger.rule_points_between(
-            {self.contact_of[i] for i in indexes},
+            {self.contact_of[i] for i in self.fresh},
             capped,
             min(d[0] for d in days),
             max(d[1] for d in days),
@@ -249,27 +290,47 @@ class _Batch:
         }
 
     async def results(self) -> dict[int, RecordResult]:
-        new_ids = getattr(self, "interaction_ids", {})
-        stored = await self.uow.interactions.by_keys(
-            {self.items[i].idempotency_key for i in new_ids}
+        """Answers from what this batch wrote, and from the ledger for keys seen before."""
+        new = {i: self._written(i, iid) for i, iid in self.interaction_ids.items()}
+        old = (
+            await self.uow.ledger.for_interactions(x.id for x in self.seen.values())
+            if self.seen
+            else {}
         )
-        by_index = {i: stored[self.items[i].idempotency_key] for i in new_ids}
-        everything = {**self.seen, **by_index}
-        entries = await self.uow.ledger.for_interactions(x.id for x in everything.values())
-        contacts = await self.uow.contacts.get_many(x.contact_id for x in everything.values())
+        applied = {
+            i: tuple(AppliedRule(a.rule_id, name, a.points) for a, name in self.recorded[i][1])
+            for i in new
+        }
+        applied |= {
+            i: tuple(AppliedRule(e.rule_id, e.label, e.points) for e in old.get(x.id, []))
+            for i, x in self.seen.items()
+        }
+        everything = {**self.seen, **new}
+        contacts = await self.uow.contacts.get_many({x.contact_id for x in everything.values()})
         out: dict[int, RecordResult] = {i: RecordResult(i, error=e) for i, e in self.failed.items()}
         for index, interaction in everything.items():
-            applied = tuple(
-                AppliedRule(e.rule_id, e.label, e.points) for e in entries.get(interaction.id, [])
-            )
             out[index] = RecordResult(
                 index,
                 interaction,
                 contacts[interaction.contact_id],
                 interaction.score_delta,
-                applied,
+                applied[index],
                 duplicate=index in self.seen,
             )
         for index, first in self.first_of_key.items():
             out[index] = replace(out[first], index=index, duplicate=True)
         return out
+
+    def _written(self, index: int, interaction_id: int) -> Interaction:
+        item, (contact_id, awards) = self.items[index], self.recorded[index]
+        return Interaction(
+            id=interaction_id,
+            contact_id=contact_id,
+            type=item.type,
+            page=item.page,
+            properties=dict(item.properties),
+            occurred_at=item.occurred_at,
+            idempotency_key=item.idempotency_key,
+            score_delta=sum(a.points for a, _ in awards),
+            created_at=self.now,
+        )

@@ -51,7 +51,19 @@ async def _require(uow: UnitOfWork, rule_id: int) -> ScoringRule:
     return rule
 
 
+REQUIRED = {"name": "name", "group": "group", "interaction_type": "interactionType",
+            "points": "points", "status": "status"}  # fmt: skip
+
+
+def refuse_nulls(values: Mapping[str, Any], required: Mapping[str, str]) -> None:
+    """A field the API lets clients send as null, but that the record cannot lack."""
+    for key, api_name in required.items():
+        if key in values and values[key] is None:
+            raise InvalidInput(f"{api_name} cannot be null", field=api_name)
+
+
 async def _clean(uow: UnitOfWork, values: Mapping[str, Any], group: RuleGroup) -> dict[str, Any]:
+    refuse_nulls(values, REQUIRED)
     cleaned: dict[str, Any] = {}
     for key, value in values.items():
         if key == "name":
@@ -115,6 +127,7 @@ async def update_rule(
         if rule.kind is RuleKind.SYSTEM and set(values) - SYSTEM_EDITABLE:
             fixed = ", ".join(sorted(set(values) - SYSTEM_EDITABLE))
             raise InvalidInput(f"SYSTEM rule {rule.name!r} keeps its {fixed}", field="input")
+        refuse_nulls(values, REQUIRED)
         group = RuleGroup(values.get("group", rule.group))
         merged = dict(values)
         if "group" in values and "page" not in values:

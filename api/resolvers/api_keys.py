@@ -27,5 +27,7 @@ async def create_api_key(info: AppInfo, name: str, scope: ApiKeyScope) -> Create
 async def revoke_api_key(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
     ctx = info.context
     principal = ctx.require(Scope.ADMIN, "revoking API keys")
-    await auth.revoke_api_key(ctx.uows, parse_id(id, "API key"), principal, ctx.clock())
+    await auth.revoke_api_key(
+        ctx.uows, parse_id(id, "API key"), principal, ctx.clock(), ctx.key_cache
+    )
     return id

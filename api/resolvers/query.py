@@ -49,3 +49,6 @@ class Query:
     scoring_rule: ScoringRule | None = strawberry.field(resolver=scoring_r.scoring_rule)
     fit_rules: list[FitRule] | None = strawberry.field(resolver=scoring_r.fit_rules)
     decay_policy: DecayPolicy | None = strawberry.field(resolver=scoring_r.decay_policy)
+    decay_policies: list[DecayPolicy] | None = strawberry.field(
+        resolver=scoring_r.decay_policies, description="Every version, newest first."
+    )

@@ -191,12 +191,14 @@ async def decay_policy(info: AppInfo) -> DecayPolicy:
     return DecayPolicy.from_domain(await decay.current_policy(info.context.uows))
 
 
+async def decay_policies(info: AppInfo) -> list[DecayPolicy]:
+    return [DecayPolicy.from_domain(p) for p in await decay.policy_history(info.context.uows)]
+
+
 async def update_decay_policy(info: AppInfo, input: DecayPolicyInput) -> DecayPolicy:
     ctx = info.context
     ctx.require(Scope.ADMIN, "changing the decay policy")
-    policy = await decay.update_policy(
-        ctx.uows, input.half_life_days, input.inactivity_days, input.inactivity_points, ctx.clock()
-    )
+    policy = await decay.update_policy(ctx.uows, input.to_values(), ctx.clock())
     return DecayPolicy.from_domain(policy)
 
 

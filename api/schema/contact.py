@@ -11,12 +11,12 @@ from api.context import AppInfo
 from api.schema.company import Company
 from api.schema.enums import ContactTypeEnum, FunnelStageEnum, SourceEnum
 from api.schema.pagination import Connection, connection_from
-from api.schema.scoring import ScoreEntry
+from api.schema.scoring import Interaction, ScoreEntry
 from api.schema.tag import ContactTag
 from domain.contacts import Contact as ContactRecord
 from domain.errors import InvalidInput
 from domain.pagination import page_request
-from services import ledger
+from services import interactions, ledger
 
 MAX_TOP_TAGS = 50
 
@@ -98,6 +98,19 @@ class Contact:
         if not 1 <= limit <= MAX_TOP_TAGS:
             raise InvalidInput(f"limit must be between 1 and {MAX_TOP_TAGS}", field="limit")
         return (await self.tags(info))[:limit]
+
+    @strawberry.field(description="Recorded interactions, newest first.")
+    async def interactions(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Interaction]:
+        uows, contact_id = info.context.uows, int(self.id)
+        page = page_request(first, after, None, None, "ID")
+        found = await interactions.interactions_of(uows, contact_id, page)
+        return connection_from(
+            found,  # type: ignore[arg-type]
+            Interaction.from_domain,  # type: ignore[arg-type]
+            lambda: interactions.count_interactions(uows, contact_id),
+        )
 
     @strawberry.field(description="The score ledger, newest first: explains every point.")
     async def score_breakdown(

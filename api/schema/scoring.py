@@ -126,6 +126,7 @@ class ScoreEntry:
     at: datetime
     interaction_id: strawberry.ID | None
     rule_id: strawberry.Private[int | None]
+    fit_rule_id: strawberry.Private[int | None]
 
     @classmethod
     def from_domain(cls, e: LedgerEntry) -> ScoreEntry:
@@ -139,6 +140,7 @@ class ScoreEntry:
             at=e.at,
             interaction_id=strawberry.ID(str(e.interaction_id)) if e.interaction_id else None,
             rule_id=e.rule_id,
+            fit_rule_id=e.fit_rule_id,
         )
 
     @strawberry.field(description="The scoring rule, if it still exists.")
@@ -147,6 +149,13 @@ class ScoreEntry:
             return None
         rule = await info.context.loaders.rule.load(self.rule_id)
         return ScoringRule.from_domain(rule) if rule else None
+
+    @strawberry.field(description="For FIT entries: the fit rule, if it still exists.")
+    async def fit_rule(self, info: AppInfo) -> FitRule | None:
+        if self.fit_rule_id is None:
+            return None
+        rule = await info.context.loaders.fit_rule.load(self.fit_rule_id)
+        return FitRule.from_domain(rule) if rule else None
 
 
 @strawberry.type

@@ -10,7 +10,6 @@ from strawberry.scalars import JSON
 
 from api.schema.enums import FitAttributeEnum, FitOperatorEnum, RuleGroupEnum, RuleStatusEnum
 from api.schema.inputs import UNSET, set_fields
-from domain.errors import parse_id
 from services.interactions import InteractionInput as InteractionRecordInput
 
 
@@ -86,12 +85,15 @@ class InteractionInput:
     def to_record(self) -> InteractionRecordInput:
         values = {k: v for k, v in set_fields(self).items() if v is not None}
         if "contact_id" in values:
-            values["contact_id"] = parse_id(values["contact_id"], "contact", "contactId")
+            values["contact_id"] = str(values["contact_id"])
         return InteractionRecordInput(**values)
 
 
-@strawberry.input
+@strawberry.input(description="Fields left out keep their value; null turns that part off.")
 class DecayPolicyInput:
-    half_life_days: int | None = None
-    inactivity_days: int | None = None
-    inactivity_points: int = 0
+    half_life_days: int | None = UNSET
+    inactivity_days: int | None = UNSET
+    inactivity_points: int | None = UNSET
+
+    def to_values(self) -> dict[str, Any]:
+        return set_fields(self)

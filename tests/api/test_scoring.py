@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -560,3 +560,117 @@ async def test_tag_points_filter_finds_strong_interests(client, admin_key, write
         {"email": "loyal@x.it"}
     ]
     assert len((await gql(client, query, {"n": 1}, key=write_key)).ok()["contacts"]["nodes"]) == 2
+
+
+async def test_daily_caps_count_utc_days_whatever_offset_the_sender_uses(
+    client, admin_key, write_key, clock
+):
+    rules = (await gql(client, RULES, {"g": "EMAIL"}, key=admin_key)).ok()["scoringRules"]
+    email_open = next(r for r in rules if r["interactionType"] == "EMAIL_OPEN")
+    await gql(
+        client,
+        "mutation($id: ID!) { updateScoringRule(id: $id, input: {dailyCap: 20}) { id } }",
+        {"id": email_open["id"]},
+        key=admin_key,
+    )
+    rome = timezone(timedelta(hours=1))
+    for i in range(4):
+        item = interaction(f"tz{i}", at=clock().astimezone(rome))
+        await record(client, write_key, item)
+    assert (await contact(client, write_key))["score"] == 20
+
+
+async def test_a_malformed_contact_id_fails_only_its_own_item(client, write_key, clock):
+    items = [
+        {
+            "contactId": "abc",
+            "type": "EMAIL_OPEN",
+            "occurredAt": clock().isoformat(),
+            "idempotencyKey": "m1",
+        },
+        interaction("m2", clock=clock),
+        interaction("m3", clock=clock, properties=[1]),
+    ]
+    payload = (await gql(client, RECORD_MANY, {"items": items}, key=write_key)).ok()[
+        "recordInteractions"
+    ]
+    assert payload["results"][0]["error"]["field"] == "contactId"
+    assert payload["results"][1]["error"] is None
+    assert payload["results"][2]["error"]["field"] == "properties"
+
+
+async def test_a_key_repeating_a_failed_item_is_recorded_on_its_own(client, write_key, clock):
+    items = [
+        {
+            "contactId": "9999",
+            "type": "EMAIL_OPEN",
+            "occurredAt": clock().isoformat(),
+            "idempotencyKey": "same",
+        },
+        interaction("same", clock=clock),
+    ]
+    payload = (await gql(client, RECORD_MANY, {"items": items}, key=write_key)).ok()[
+        "recordInteractions"
+    ]
+    assert payload["results"][0]["error"]["code"] == "NOT_FOUND"
+    assert payload["results"][1]["error"] is None and payload["results"][1]["duplicate"] is False
+    assert (payload["recordedCount"], payload["errorCount"], payload["duplicateCount"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field"),
+    [
+        ('mutation { updateScoringRule(id: "1", input: {points: null}) { id } }', "points"),
+        ('mutation { updateScoringRule(id: "1", input: {status: null}) { id } }', "status"),
+        (
+            'mutation { createFitRule(input: {name: "x", attribute: SECTOR, operator: EQUALS, value: "IT", points: 1, active: null}) { id } }',
+            "active",
+        ),
+        (
+            "mutation { updateDecayPolicy(input: {inactivityPoints: null}) { version } }",
+            "inactivityPoints",
+        ),
+    ],
+)
+async def test_null_for_a_field_a_record_cannot_lack_is_bad_user_input(
+    client, admin_key, mutation, field
+):
+    result = await gql(client, mutation, key=admin_key)
+    assert result.codes == ["BAD_USER_INPUT"], result.errors
+    assert result.errors[0]["extensions"]["field"] == field
+
+
+async def test_a_partial_decay_policy_update_keeps_the_rest(client, admin_key):
+    update = "mutation { updateDecayPolicy(input: {inactivityDays: 30, inactivityPoints: 5}) { version halfLifeDays inactivityDays inactivityPoints } }"
+    assert (await gql(client, update, key=admin_key)).ok()["updateDecayPolicy"] == {
+        "version": 2,
+        "halfLifeDays": 90,
+        "inactivityDays": 30,
+        "inactivityPoints": 5,
+    }
+    history = (await gql(client, "{ decayPolicies { version } }", key=admin_key)).ok()[
+        "decayPolicies"
+    ]
+    assert [p["version"] for p in history] == [2, 1]
+
+
+async def test_interactions_and_fit_entries_can_be_read_back(client, admin_key, write_key, clock):
+    await record(
+        client, write_key, interaction("r1", "PAGE_VISIT", clock=clock, page="https://x.it/a?b=1")
+    )
+    fit_rule = 'mutation { createFitRule(input: {name: "Web", attribute: SOURCE, operator: EQUALS, value: "WEB", points: 3}) { id } }'
+    await gql(client, fit_rule, key=admin_key)
+    await gql(
+        client,
+        'mutation { upsertContacts(contacts: [{email: "lead@example.it", source: WEB}]) { errorCount } }',
+        key=write_key,
+    )
+    query = """query { contactByEmail(email: "lead@example.it") {
+        interactions(first: 5) { totalCount nodes { type page idempotencyKey } }
+        scoreBreakdown(first: 5) { nodes { reason fitRule { name } } } } }"""
+    card = (await gql(client, query, key=write_key)).ok()["contactByEmail"]
+    assert card["interactions"] == {
+        "totalCount": 1,
+        "nodes": [{"type": "PAGE_VISIT", "page": "https://x.it/a?b=1", "idempotencyKey": "r1"}],
+    }
+    assert card["scoreBreakdown"]["nodes"] == [{"reason": "FIT", "fitRule": {"name": "Web"}}]
