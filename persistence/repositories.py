@@ -89,13 +89,35 @@ COMPANY_SORTS: dict[str, SortKey] = {
 }
 
 
+# Statements of the hot paths, built once (construction and cache keys are not free).
+CONTACTS_BY_ID = select(contact_t).where(contact_t.c.id.in_(bindparam("ids", expanding=True)))
+SCORES_BY_ID = select(contact_t.c.id, contact_t.c.score).where(
+    contact_t.c.id.in_(bindparam("ids", expanding=True))
+)
+_activity = bindparam("activity", type_=UtcDateTime)
+_last = contact_t.c.last_activity_at
+ADD_SCORE = (
+    update(contact_t)
+    .where(contact_t.c.id == bindparam("cid"))
+    .values(
+        score=contact_t.c.score + bindparam("delta"),
+        last_activity_at=case(
+            (_activity.is_(None), _last),
+            ((_last.is_(None)) | (_last < _activity), _activity),
+            else_=_last,
+        ),
+        updated_at=bindparam("now", type_=UtcDateTime),
+    )
+)
+
+
 class ContactRepository(Repository):
     async def get(self, contact_id: int) -> Contact | None:
         rows = await self.get_many([contact_id])
         return rows.get(contact_id)
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Contact]:
-        rows = await self._rows(select(contact_t).where(contact_t.c.id.in_(list(ids))))
+        rows = (await self.conn.execute(CONTACTS_BY_ID, {"ids": list(ids)})).all()
         return {row.id: contact_from_row(row) for row in rows}
 
     async def get_by_email(self, email: str) -> Contact | None:
@@ -141,28 +163,12 @@ class ContactRepository(Repository):
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
         """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL."""
-        if not changes:
-            return
-        activity = bindparam("activity", type_=UtcDateTime)
-        last = contact_t.c.last_activity_at
-        stmt = (
-            update(contact_t)
-            .where(contact_t.c.id == bindparam("cid"))
-            .values(
-                score=contact_t.c.score + bindparam("delta"),
-                last_activity_at=case(
-                    (activity.is_(None), last),
-                    ((last.is_(None)) | (last < activity), activity),
-                    else_=last,
-                ),
-                updated_at=bindparam("now", type_=UtcDateTime),
-            )
-        )
-        await self.conn.execute(stmt, list(changes))
+        if changes:
+            await self.conn.execute(ADD_SCORE, list(changes))
 
     async def scores(self, ids: Iterable[int]) -> dict[int, int]:
-        stmt = select(contact_t.c.id, contact_t.c.score).where(contact_t.c.id.in_(list(ids)))
-        return {r.id: r.score for r in await self._rows(stmt)}
+        rows = (await self.conn.execute(SCORES_BY_ID, {"ids": list(ids)})).all()
+        return {r.id: r.score for r in rows}
 
     async def ids_of_company(self, company_id: int) -> list[int]:
         stmt = select(contact_t.c.id).where(contact_t.c.company_id == company_id)

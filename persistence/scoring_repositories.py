@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.decay import DecayPolicy
@@ -31,6 +31,20 @@ fit_t: Table = metadata.tables["fit_rule"]
 interaction_t: Table = metadata.tables["interaction"]
 entry_t: Table = metadata.tables["score_entry"]
 decay_t: Table = metadata.tables["decay_policy"]
+
+
+# Statements of the hot paths, built once.
+ACTIVE_RULES = select(rule_t).where(
+    rule_t.c.status == RuleStatus.ACTIVE.value,
+    rule_t.c.interaction_type.in_(bindparam("types", expanding=True)),
+)
+INTERACTIONS_BY_KEY = select(interaction_t).where(
+    interaction_t.c.idempotency_key.in_(bindparam("keys", expanding=True))
+)
+INSERT_INTERACTIONS = insert(interaction_t).returning(
+    interaction_t.c.id, sort_by_parameter_order=True
+)
+INSERT_ENTRIES = insert(entry_t)
 
 
 def rule_from_row(row: Row[Any]) -> ScoringRule:
@@ -113,10 +127,8 @@ class RuleRepository(Repository):
         return {row.id: rule_from_row(row) for row in rows}
 
     async def active_for_types(self, types: Iterable[str]) -> list[ScoringRule]:
-        stmt = select(rule_t).where(
-            rule_t.c.status == RuleStatus.ACTIVE.value, rule_t.c.interaction_type.in_(list(types))
-        )
-        return [rule_from_row(r) for r in await self._rows(stmt)]
+        rows = (await self.conn.execute(ACTIVE_RULES, {"types": list(types)})).all()
+        return [rule_from_row(r) for r in rows]
 
     async def by_name(self, name: str) -> ScoringRule | None:
         row = (await self.conn.execute(select(rule_t).where(rule_t.c.name == name))).first()
@@ -166,14 +178,14 @@ class FitRuleRepository(Repository):
 
 class InteractionRepository(Repository):
     async def by_keys(self, keys: Iterable[str]) -> dict[str, Interaction]:
-        stmt = select(interaction_t).where(interaction_t.c.idempotency_key.in_(list(keys)))
-        return {r.idempotency_key: interaction_from_row(r) for r in await self._rows(stmt)}
+        rows = (await self.conn.execute(INTERACTIONS_BY_KEY, {"keys": list(keys)})).all()
+        return {r.idempotency_key: interaction_from_row(r) for r in rows}
 
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:
             return []
-        stmt = insert(interaction_t).returning(interaction_t.c.id, sort_by_parameter_order=True)
-        return [r[0] for r in map(tuple, (await self.conn.execute(stmt, list(rows))).all())]
+        result = await self.conn.execute(INSERT_INTERACTIONS, list(rows))
+        return [r[0] for r in map(tuple, result.all())]
 
     async def count(self, contact_id: int) -> int:
         stmt = select(func.count()).select_from(interaction_t)
@@ -187,7 +199,7 @@ class InteractionRepository(Repository):
 class LedgerRepository(Repository):
     async def add(self, entries: Sequence[Mapping[str, Any]]) -> None:
         if entries:
-            await self.conn.execute(insert(entry_t), list(entries))
+            await self.conn.execute(INSERT_ENTRIES, list(entries))
 
     async def sums(self, contact_ids: Iterable[int]) -> dict[int, int]:
         stmt = (

@@ -53,10 +53,14 @@ class RecordInteractionResult:
 
 @strawberry.type
 class RecordInteractionsPayload:
-    results: list[RecordInteractionResult]
     recorded_count: int
     duplicate_count: int
     error_count: int
+    raw: strawberry.Private[list[interactions.RecordResult]]
+
+    @strawberry.field(description="One per input item, in input order.")
+    def results(self) -> list[RecordInteractionResult]:
+        return [_result(r) for r in self.raw]
 
 
 def _result(r: interactions.RecordResult) -> RecordInteractionResult:
@@ -103,7 +107,7 @@ async def record_interactions(
         ctx.uows, [i.to_record() for i in items], ctx.clock()
     )
     return RecordInteractionsPayload(
-        results=[_result(r) for r in results],
+        raw=results,
         recorded_count=sum(1 for r in results if not r.error and not r.duplicate),
         duplicate_count=sum(1 for r in results if r.duplicate),
         error_count=sum(1 for r in results if r.error),
