@@ -9,12 +9,12 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from domain.auth import Principal, Scope
-from domain.contacts import Company
+from domain.contacts import Company, Contact
 from domain.errors import Unauthenticated
 from domain.fit import FitRule
 from domain.scoring import ScoringRule
 from domain.tags import ContactTag, Tag
-from services import companies, fit, rules, tags
+from services import companies, contacts, fit, rules, tags
 from services.auth import KeyCache
 from services.ports import Clock, UnitOfWorkFactory
 
@@ -47,7 +47,12 @@ class Loaders:
             found = await rules.rules_by_id(uows, ids)
             return [found.get(i) for i in ids]
 
+        async def load_contacts(ids: list[int]) -> list[Contact | None]:
+            found = await contacts.contacts_by_id(uows, ids)
+            return [found.get(i) for i in ids]
+
         self.company = DataLoader(load_fn=load_companies)
+        self.contact = DataLoader(load_fn=load_contacts)
         self.tag = DataLoader(load_fn=load_tags)
 
         async def load_fit_rules(ids: list[int]) -> list[FitRule | None]:

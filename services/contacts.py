@@ -26,6 +26,11 @@ async def get_contact(uows: UnitOfWorkFactory, contact_id: int) -> Contact:
     return contact
 
 
+async def contacts_by_id(uows: UnitOfWorkFactory, ids: list[int]) -> dict[int, Contact]:
+    async with uows() as uow:
+        return await uow.contacts.get_many(ids)
+
+
 async def get_contact_by_email(uows: UnitOfWorkFactory, email: str) -> Contact | None:
     async with uows() as uow:
         return await uow.contacts.get_by_email(normalise_email(email))

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from domain.contacts import Contact, clean_attributes, normalise_email
+from domain.contacts import clean_attributes, normalise_email
 from domain.errors import DomainError, InvalidInput, NotFound, parse_id
 from domain.pagination import Page, PageRequest
 from domain.scoring import (
@@ -60,7 +60,6 @@ class AppliedRule:
 class RecordResult:
     index: int
     interaction: Interaction | None = None
-    contact: Contact | None = None
     score_delta: int = 0
     applied: tuple[AppliedRule, ...] = ()
     duplicate: bool = False
@@ -306,13 +305,11 @@ class _Batch:
             for i, x in self.seen.items()
         }
         everything = {**self.seen, **new}
-        contacts = await self.uow.contacts.get_many({x.contact_id for x in everything.values()})
         out: dict[int, RecordResult] = {i: RecordResult(i, error=e) for i, e in self.failed.items()}
         for index, interaction in everything.items():
             out[index] = RecordResult(
                 index,
                 interaction,
-                contacts[interaction.contact_id],
                 interaction.score_delta,
                 applied[index],
                 duplicate=index in self.seen,

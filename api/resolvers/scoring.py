@@ -31,24 +31,41 @@ class AppliedRule:
     points: int
 
 
+async def _contact(info: AppInfo, contact_id: int | None) -> Contact | None:
+    if contact_id is None:
+        return None
+    found = await info.context.loaders.contact.load(contact_id)
+    return Contact.from_domain(found) if found else None
+
+
 @strawberry.type
 class RecordInteractionPayload:
     interaction: Interaction
-    contact: Contact
     score_delta: int
     applied_rules: list[AppliedRule]
     duplicate: bool = strawberry.field(description="The key was seen before; nothing changed.")
+    contact_id: strawberry.Private[int]
+
+    @strawberry.field(description="The contact after the change.")
+    async def contact(self, info: AppInfo) -> Contact:
+        found = await _contact(info, self.contact_id)
+        assert found is not None
+        return found
 
 
 @strawberry.type
 class RecordInteractionResult:
     index: int
     interaction: Interaction | None
-    contact: Contact | None
     score_delta: int
     applied_rules: list[AppliedRule]
     duplicate: bool
     error: ItemError | None
+    contact_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The contact after the batch.")
+    async def contact(self, info: AppInfo) -> Contact | None:
+        return await _contact(info, self.contact_id)
 
 
 @strawberry.type
@@ -67,7 +84,7 @@ def _result(r: interactions.RecordResult) -> RecordInteractionResult:
     return RecordInteractionResult(
         index=r.index,
         interaction=Interaction.from_domain(r.interaction) if r.interaction else None,
-        contact=Contact.from_domain(r.contact) if r.contact else None,
+        contact_id=r.interaction.contact_id if r.interaction else None,
         score_delta=r.score_delta,
         applied_rules=[
             AppliedRule(
@@ -88,10 +105,10 @@ async def record_interaction(info: AppInfo, input: InteractionInput) -> RecordIn
     if result.error is not None:
         raise result.error
     item = _result(result)
-    assert item.interaction is not None and item.contact is not None
+    assert item.interaction is not None and item.contact_id is not None
     return RecordInteractionPayload(
         interaction=item.interaction,
-        contact=item.contact,
+        contact_id=item.contact_id,
         score_delta=item.score_delta,
         applied_rules=item.applied_rules,
         duplicate=item.duplicate,
