@@ -32,6 +32,16 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+def check_batch(size: int, limit: int, what: str, field: str) -> None:
+    """Batch mutations take 1..limit items; anything else is refused whole."""
+    if size == 0:
+        raise InvalidInput(f"give at least one {what}", field=field)
+    if size > limit:
+        raise InvalidInput(
+            f"at most {limit} {what}s per call, got {size}; split the batch", field=field
+        )
+
+
 def parse_id(raw: str, kind: str, field: str = "id") -> int:
     """Ids are positive integers on the wire as strings; anything else is bad input."""
     try:

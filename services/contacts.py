@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.contacts import Contact, clean_contact_fields, normalise_email
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound, check_batch
 from domain.filters import ContactFilter, validate_filter
 from domain.pagination import Direction, Page, PageRequest
 from persistence.unit_of_work import UnitOfWork
@@ -149,13 +149,7 @@ async def upsert_contacts(
     uows: UnitOfWorkFactory, items: Sequence[Mapping[str, Any]], now: datetime
 ) -> list[UpsertResult]:
     """Valid items are stored in one transaction; each invalid one is reported by index."""
-    if not items:
-        raise InvalidInput("give at least one contact", field="contacts")
-    if len(items) > MAX_BATCH:
-        raise InvalidInput(
-            f"at most {MAX_BATCH} contacts per call, got {len(items)}; split the batch",
-            field="contacts",
-        )
+    check_batch(len(items), MAX_BATCH, "contact", "contacts")
     cleaned, errors = _clean_batch(items)
     async with uows(write=True) as uow:
         company_ids = {v["company_id"] for v in cleaned.values() if v.get("company_id")}

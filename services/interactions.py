@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from domain.contacts import clean_attributes, normalise_email
-from domain.errors import DomainError, InvalidInput, NotFound, parse_id
+from domain.errors import DomainError, InvalidInput, NotFound, check_batch, parse_id
 from domain.pagination import Page, PageRequest
 from domain.scoring import (
     Award,
@@ -102,13 +102,7 @@ async def count_interactions(uows: UnitOfWorkFactory, contact_id: int) -> int:
 async def record_interactions(
     uows: UnitOfWorkFactory, items: Sequence[InteractionInput], now: datetime
 ) -> list[RecordResult]:
-    if not items:
-        raise InvalidInput("give at least one interaction", field="interactions")
-    if len(items) > MAX_BATCH:
-        raise InvalidInput(
-            f"at most {MAX_BATCH} interactions per call, got {len(items)}; split the batch",
-            field="interactions",
-        )
+    check_batch(len(items), MAX_BATCH, "interaction", "interactions")
     cleaned: dict[int, InteractionInput] = {}
     errors: dict[int, DomainError] = {}
     for index, item in enumerate(items):

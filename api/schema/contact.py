@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,10 +17,13 @@ from api.schema.scoring import Interaction, ScoreEntry
 from api.schema.tag import ContactTag
 from domain.contacts import Contact as ContactRecord
 from domain.errors import InvalidInput
-from domain.pagination import page_request
+from domain.pagination import Page, PageRequest, page_request
 from services import interactions, ledger
+from services.ports import UnitOfWorkFactory
 
 MAX_TOP_TAGS = 50
+R = TypeVar("R")
+N = TypeVar("N")
 
 
 @strawberry.type
@@ -103,24 +108,31 @@ class Contact:
     async def interactions(
         self, info: AppInfo, first: int | None = None, after: str | None = None
     ) -> Connection[Interaction]:
-        uows, contact_id = info.context.uows, int(self.id)
-        page = page_request(first, after, None, None, "ID")
-        found = await interactions.interactions_of(uows, contact_id, page)
-        return connection_from(
-            found,  # type: ignore[arg-type]
-            Interaction.from_domain,  # type: ignore[arg-type]
-            lambda: interactions.count_interactions(uows, contact_id),
-        )
+        return await _history(
+            info, int(self.id), first, after, interactions.interactions_of,
+            interactions.count_interactions, Interaction.from_domain,
+        )  # fmt: skip
 
     @strawberry.field(description="The score ledger, newest first: explains every point.")
     async def score_breakdown(
         self, info: AppInfo, first: int | None = None, after: str | None = None
     ) -> Connection[ScoreEntry]:
-        uows, contact_id = info.context.uows, int(self.id)
-        page = page_request(first, after, None, None, "ID")
-        found = await ledger.breakdown(uows, contact_id, page)
-        return connection_from(
-            found,  # type: ignore[arg-type]
-            ScoreEntry.from_domain,  # type: ignore[arg-type]
-            lambda: ledger.count_entries(uows, contact_id),
-        )
+        return await _history(
+            info, int(self.id), first, after, ledger.breakdown, ledger.count_entries,
+            ScoreEntry.from_domain,
+        )  # fmt: skip
+
+
+async def _history(
+    info: AppInfo,
+    contact_id: int,
+    first: int | None,
+    after: str | None,
+    fetch: Callable[[UnitOfWorkFactory, int, PageRequest], Awaitable[Page[R]]],
+    count: Callable[[UnitOfWorkFactory, int], Awaitable[int]],
+    convert: Callable[[R], N],
+) -> Connection[N]:
+    """A page of one of a contact's append-only histories, newest first."""
+    uows = info.context.uows
+    found = await fetch(uows, contact_id, page_request(first, after, None, None, "ID"))
+    return connection_from(found, convert, lambda: count(uows, contact_id))  # type: ignore[arg-type]
