@@ -1,4 +1,5 @@
-"""The frontend contract: committed schema, documented operations and README stay in step."""
+"""The frontend contract: committed schema, documented operations, shared fragments and README
+stay in step."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLSchema,
+    Node,
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
     build_schema,
     parse,
-    print_ast,
     validate,
     visit,
 )
@@ -27,6 +29,7 @@ from api.schema import schema_sdl
 
 CONTRACT = Path(__file__).resolve().parents[2] / "frontend-contract"
 OPERATION_FILES = sorted((CONTRACT / "operations").glob("*.graphql"))
+FRAGMENTS_FILE = CONTRACT / "fragments.graphql"
 
 ERROR_CODES = (
     "BAD_USER_INPUT",
@@ -50,6 +53,62 @@ def code_schema() -> GraphQLSchema:
 
 def parse_file(path: Path) -> DocumentNode:
     return parse(path.read_text(encoding="utf-8"))
+
+
+@cache
+def fragment_definitions() -> tuple[FragmentDefinitionNode, ...]:
+    """The definitions in fragments.graphql that are fragments, in file order."""
+    document = parse_file(FRAGMENTS_FILE)
+    return tuple(d for d in document.definitions if isinstance(d, FragmentDefinitionNode))
+
+
+@cache
+def shared_fragments() -> dict[str, FragmentDefinitionNode]:
+    return {fragment.name.value: fragment for fragment in fragment_definitions()}
+
+
+class FragmentSpreadCollector(Visitor):
+    """Collects the name of every fragment spread (`...Name`) in the visited node."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: object) -> None:
+        self.names.add(node.name.value)
+
+
+def spread_names(node: Node) -> set[str]:
+    """Names of the fragments spread inside `node`, without following them."""
+    collector = FragmentSpreadCollector()
+    visit(node, collector)
+    return collector.names
+
+
+def used_fragment_names(document: DocumentNode) -> set[str]:
+    """Shared fragments `document` spreads, directly or through other shared fragments.
+
+    Names fragments.graphql does not define are left out, so validation reports them as
+    unknown fragments.
+    """
+    shared = shared_fragments()
+    pending = spread_names(document)
+    used: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in used or name not in shared:
+            continue
+        used.add(name)
+        pending |= spread_names(shared[name]) - used
+    return used
+
+
+def operation_document(path: Path) -> DocumentNode:
+    """The operation file plus the shared fragments it uses: what a client sends."""
+    document = parse_file(path)
+    used = used_fragment_names(document)
+    fragments = [f for f in fragment_definitions() if f.name.value in used]
+    return DocumentNode(definitions=(*document.definitions, *fragments))
 
 
 class RootFieldCollector(Visitor):
@@ -84,14 +143,16 @@ def test_the_operations_folder_is_not_empty() -> None:
 
 @pytest.mark.parametrize("path", OPERATION_FILES, ids=lambda p: p.stem)
 def test_every_documented_operation_validates_against_the_schema(path: Path) -> None:
-    document = parse_file(path)
+    definitions = parse_file(path).definitions
 
-    errors = validate(code_schema(), document)
+    errors = validate(code_schema(), operation_document(path))
 
     assert not errors, "\n".join(str(error) for error in errors)
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    assert len(operations) == 1, f"{path.name} must hold exactly one operation"
-    name = operations[0].name.value if operations[0].name else None
+    assert len(definitions) == 1 and isinstance(definitions[0], OperationDefinitionNode), (
+        f"{path.name} must hold exactly one operation and no fragments; "
+        "shared fragments live in frontend-contract/fragments.graphql"
+    )
+    name = definitions[0].name.value if definitions[0].name else None
     assert name == path.stem, f"{path.name} must name its operation {path.stem!r}, not {name!r}"
 
 
@@ -104,7 +165,7 @@ def test_operations_folder_covers_every_root_field() -> None:
     for path in OPERATION_FILES:
         type_info = TypeInfo(schema)
         collector = RootFieldCollector(type_info, roots)
-        visit(parse_file(path), TypeInfoVisitor(type_info, collector))
+        visit(operation_document(path), TypeInfoVisitor(type_info, collector))
         used |= collector.used
 
     missing = sorted(wanted - used)
@@ -115,18 +176,24 @@ def test_operations_folder_covers_every_root_field() -> None:
     )
 
 
-def test_fragments_with_the_same_name_are_identical_in_every_file() -> None:
-    seen: dict[str, tuple[str, str]] = {}
+def test_shared_fragments_are_unique_and_each_used_by_an_operation() -> None:
+    document = parse_file(FRAGMENTS_FILE)
+    names = [fragment.name.value for fragment in fragment_definitions()]
+    used: set[str] = set()
     for path in OPERATION_FILES:
-        for definition in parse_file(path).definitions:
-            if not isinstance(definition, FragmentDefinitionNode):
-                continue
-            printed = print_ast(definition)
-            first = seen.setdefault(definition.name.value, (path.name, printed))
-            assert first[1] == printed, (
-                f"fragment {definition.name.value} differs between {first[0]} and {path.name}; "
-                "code generators merge all files, so keep one definition per name"
-            )
+        used |= used_fragment_names(parse_file(path))
+
+    others = [d.kind for d in document.definitions if not isinstance(d, FragmentDefinitionNode)]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    unused = sorted(set(names) - used)
+
+    assert names, "frontend-contract/fragments.graphql defines no fragments"
+    assert not others, f"fragments.graphql must hold only fragment definitions, not {others}"
+    assert not duplicates, f"fragments defined more than once in fragments.graphql: {duplicates}"
+    assert not unused, (
+        f"fragments in fragments.graphql that no operation uses: {unused}; "
+        "use them in an operation file or delete them"
+    )
 
 
 def test_frontend_readme_mentions_every_error_code() -> None:
