@@ -1,0 +1,63 @@
+"""Primary segments: an ordered, exclusive scheme; the first matching segment wins.
+
+A segment matches when its contact filter matches and the contact shows at least the listed
+recent signals (interaction type -> count). A contact matching none has no segment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.contacts import ContactView
+from domain.errors import InvalidInput
+from domain.filters import ContactFilter, matches, validate_filter
+
+CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    code: str
+    name: str
+    filter: ContactFilter = field(default_factory=ContactFilter)
+    min_signals: Mapping[str, int] = field(default_factory=dict)
+    suggested_tier: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentScheme:
+    version: int
+    segments: tuple[Segment, ...]
+
+
+def segment_for(
+    scheme: SegmentScheme, view: ContactView, signals: Mapping[str, int], now: datetime
+) -> Segment | None:
+    for segment in scheme.segments:
+        enough = all(signals.get(t, 0) >= n for t, n in segment.min_signals.items())
+        if enough and matches(segment.filter, view, now):
+            return segment
+    return None
+
+
+def validate_scheme(scheme: SegmentScheme) -> None:
+    codes: set[str] = set()
+    for position, segment in enumerate(scheme.segments):
+        where = f"segments[{position}]"
+        if not CODE_RE.match(segment.code):
+            raise InvalidInput(f"{where}: code must be A-Z, 0-9, _ (max 30)", field=where)
+        if segment.code in codes:
+            raise InvalidInput(f"{where}: code {segment.code} is used twice", field=where)
+        codes.add(segment.code)
+        if not segment.name.strip():
+            raise InvalidInput(f"{where}: name must not be blank", field=where)
+        if any(n < 1 for n in segment.min_signals.values()):
+            raise InvalidInput(f"{where}: signal counts must be at least 1", field=where)
+        try:
+            validate_filter(segment.filter)
+        except InvalidInput as error:
+            raise InvalidInput(f"{where}: {error.message}", field=where) from None
