@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -152,9 +153,7 @@ def test_bad_policies_are_refused_with_the_field_named(change, field):
 def policies(draw):
     cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=4, max_size=4)))
     bounds = [0, *cuts, 100]
-    weights = dict(
-        zip(CRITERIA, (b - a for a, b in zip(bounds, bounds[1:], strict=False)), strict=True)
-    )
+    weights = dict(zip(CRITERIA, (b - a for a, b in itertools.pairwise(bounds)), strict=True))
     lows = sorted(set(draw(st.lists(st.floats(1, 100), max_size=4))))
     bands = (TierBand("T0", 0), *(TierBand(f"T{i + 1}", low) for i, low in enumerate(lows)))
     names = [b.name for b in bands]
