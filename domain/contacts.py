@@ -205,6 +205,8 @@ class ContactView:
     email: str
     score: int = 0
     tier: str | None = None
+    segment: str | None = None
+    lead_status: str | None = None
     sector: str | None = None
     region: str | None = None
     city: str | None = None
@@ -261,3 +263,18 @@ class Contact:
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime | None
+    tier_index: float | None = None
+    tier_reason: str | None = None
+    segment: str | None = None
+    lead_status: str | None = None
+
+    def view(self, tag_points: Mapping[str, int], company_type: CompanyType | None) -> ContactView:
+        """What filters look at, given the contact's tags and its company's type."""
+        return ContactView(
+            id=self.id, email=self.email, score=self.score, tier=self.tier,
+            segment=self.segment, lead_status=self.lead_status, sector=self.sector,
+            region=self.region, city=self.city, contact_type=self.contact_type,
+            company_type=company_type, company_id=self.company_id, source=self.source,
+            funnel_stage=self.funnel_stage, created_at=self.created_at,
+            last_activity_at=self.last_activity_at, tag_points=dict(tag_points),
+        )  # fmt: skip

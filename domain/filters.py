@@ -47,6 +47,8 @@ class ContactFilter:
     score_below: int | None = None
     score_between: IntRange | None = None
     tier_in: tuple[str, ...] | None = None
+    segment_in: tuple[str, ...] | None = None
+    lead_status_in: tuple[str, ...] | None = None
     has_any_tag: tuple[str, ...] | None = None
     has_all_tags: tuple[str, ...] | None = None
     tag_points: tuple[TagPoints, ...] | None = None
@@ -67,6 +69,8 @@ class ContactFilter:
 # Attribute conditions "value in list", by filter field -> ContactView attribute.
 IN_FIELDS: dict[str, str] = {
     "tier_in": "tier",
+    "segment_in": "segment",
+    "lead_status_in": "lead_status",
     "sector_in": "sector",
     "region_in": "region",
     "city_in": "city",

@@ -180,3 +180,13 @@ def _validate_override(rule: Override, tiers: set[str], position: int) -> None:
             validate_filter(rule.filter)
         except InvalidInput as error:
             raise InvalidInput(f"{where}: {error.message}", field=where) from None
+
+
+def lead_status(policy: TierPolicy, tier: str) -> str:
+    """HOT for the top tier, COLD for the first, WARM in between."""
+    names = [band.name for band in policy.bands]
+    if tier == names[-1] and len(names) > 1:
+        return "HOT"
+    if tier == names[0]:
+        return "COLD"
+    return "WARM"

@@ -49,6 +49,10 @@ def contact_from_row(row: Row[Any]) -> Contact:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         last_activity_at=m["last_activity_at"],
+        tier_index=m["tier_index"],
+        tier_reason=m["tier_reason"],
+        segment=m["segment"],
+        lead_status=m["lead_status"],
     )
 
 

@@ -70,6 +70,12 @@ class ContactRow(SQLModel, table=True):
     consent_profiling: bool = False
     score: int = 0
     tier: str | None = Field(default=None, max_length=20, index=True)
+    tier_index: float | None = None
+    tier_reason: str | None = Field(default=None, max_length=300)
+    tier_version: int | None = None
+    segment: str | None = Field(default=None, max_length=30, index=True)
+    segment_version: int | None = None
+    lead_status: str | None = Field(default=None, max_length=10, index=True)
     created_at: datetime = _at(index=True)
     updated_at: datetime = _at()
     last_activity_at: datetime | None = _at(nullable=True)
@@ -192,3 +198,37 @@ class DecayPolicyRow(SQLModel, table=True):
     inactivity_days: int | None = None
     inactivity_points: int = 0
     created_at: datetime = _at()
+
+
+class TierPolicyRow(SQLModel, table=True):
+    __tablename__ = "tier_policy"
+
+    version: int = Field(primary_key=True)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    comment: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _at()
+
+
+class SegmentSchemeRow(SQLModel, table=True):
+    __tablename__ = "segment_scheme"
+
+    version: int = Field(primary_key=True)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    comment: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _at()
+
+
+class TierChangeRow(SQLModel, table=True):
+    """Every tier and segment change, with the version and the reason that decided it."""
+
+    __tablename__ = "tier_change"
+    __table_args__ = (Index("ix_tier_change_contact_id", "contact_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE")
+    kind: str = Field(max_length=10)
+    from_value: str | None = Field(default=None, max_length=50)
+    to_value: str | None = Field(default=None, max_length=50)
+    version: int
+    reason: str = Field(max_length=300)
+    at: datetime = _at()

@@ -18,6 +18,7 @@ from persistence.scoring_repositories import (
     LedgerRepository,
     RuleRepository,
 )
+from persistence.tier_repositories import TierRepository
 
 
 class UnitOfWork:
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.interactions = InteractionRepository(self.conn)
         self.ledger = LedgerRepository(self.conn)
         self.decay_policies = DecayPolicyRepository(self.conn)
+        self.tiers = TierRepository(self.conn)
         return self
 
     async def __aexit__(

@@ -12,9 +12,10 @@ from typing import Any
 from domain.decay import DecayPolicy, halving_delta, inactivity_penalty, validate_policy
 from domain.errors import InvalidInput
 from domain.scoring import LedgerReason
+from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
-from services.ledger import entry
 from services.ports import Clock, UnitOfWorkFactory
+from services.tiers import after_change
 
 CHUNK = 1000
 log = logging.getLogger("segmento.decay")
@@ -89,6 +90,7 @@ async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
                 return DecayRun(policy.version, changed, points)
             await uow.contacts.lock(ids)
             chunk_changed, chunk_points = await _decay_chunk(uow, ids, policy, now)
+            await after_change(uow, ids, now)
             await uow.commit()
         last, changed, points = ids[-1], changed + chunk_changed, points + chunk_points
 

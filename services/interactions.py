@@ -29,9 +29,10 @@ from domain.scoring import (
     day_bounds,
     normalise_page,
 )
+from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
-from services.ledger import entry
 from services.ports import UnitOfWorkFactory
+from services.tiers import after_change
 
 MAX_BATCH = 1000
 MAX_KEY = 200
@@ -129,6 +130,7 @@ async def _record(
         await batch.resolve()
         if batch.fresh:
             await batch.write(await batch.awards())
+            await after_change(uow, batch.contact_of.values(), now)
         await uow.commit()
         return await batch.results()
 

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from domain.contacts import clean_text
 from domain.errors import InvalidInput, NotFound
 from domain.pagination import Page, PageRequest
 from domain.scoring import LedgerEntry, LedgerReason, check_points
+from persistence.scoring_repositories import entry
 from services.ports import UnitOfWorkFactory
-
-
-def entry(
-    contact_id: int,
-    reason: LedgerReason,
-    label: str,
-    points: int,
-    at: datetime,
-    now: datetime,
-    **links: Any,
-) -> dict[str, Any]:
-    """One ledger row; `links` may name rule_id, fit_rule_id, interaction_id, detail, comment."""
-    row = {
-        "contact_id": contact_id,
-        "reason": reason.value,
-        "label": label,
-        "points": points,
-        "at": at,
-        "created_at": now,
-        "detail": None,
-        "rule_id": None,
-        "fit_rule_id": None,
-        "interaction_id": None,
-        "comment": None,
-    }
-    unknown = set(links) - set(row)
-    assert not unknown, unknown
-    return row | links
+from services.tiers import after_change
 
 
 async def adjust_score(
@@ -58,6 +31,7 @@ async def adjust_score(
         await uow.contacts.add_scores(
             [{"cid": contact_id, "delta": points, "activity": None, "now": now}]
         )
+        await after_change(uow, [contact_id], now)
         await uow.commit()
 
 

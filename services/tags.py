@@ -10,6 +10,7 @@ from domain.errors import Conflict, NotFound
 from domain.tags import ContactTag, Tag, clean_tag_name, code_for
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
+from services.tiers import after_change
 
 
 async def list_tags(uows: UnitOfWorkFactory) -> list[Tag]:
@@ -105,6 +106,7 @@ async def assign_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
         tag = await _require_tag(uow, code)
         await uow.tags.add_points(contact_id, tag.id, 1, now)
         await uow.contacts.update(contact_id, {}, now)
+        await after_change(uow, [contact_id], now)
         await uow.commit()
 
 
@@ -116,4 +118,5 @@ async def remove_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
         if not await uow.tags.remove(contact_id, tag.id):
             raise NotFound(f"contact {contact_id} does not have tag {code!r}", field="code")
         await uow.contacts.update(contact_id, {}, now)
+        await after_change(uow, [contact_id], now)
         await uow.commit()

@@ -15,6 +15,8 @@ REGIONS = ["Lazio", "Lombardia", "Emilia-Romagna", None]
 CITIES = ["Roma", "Milano", "Forlì", "ROMA", None]
 TAGS = ["lead-caldo", "fiere-2025", "webinar"]
 TIERS = ["Tier 1", "Tier 2", "Tier 2+", None]
+SEGMENTS = ["A", "B", "F", None]
+LEAD_STATUSES = ["HOT", "WARM", "COLD", None]
 EMAIL_PARTS = ["mario.rossi", "a_b", "c%d", "anna", "x"]
 COMPANIES = {1: CompanyType.CLIENT, 2: CompanyType.PROSPECT, 3: None}
 DAY_OFFSETS = [0, 1, 6, 7, 8, 30, 31, 90]
@@ -36,6 +38,8 @@ def contact_views(draw: st.DrawFn, ident: int) -> ContactView:
         email=f"{draw(st.sampled_from(EMAIL_PARTS))}{ident}@example.it",
         score=draw(st.integers(-30, 120)),
         tier=draw(st.sampled_from(TIERS)),
+        segment=draw(st.sampled_from(SEGMENTS)),
+        lead_status=draw(st.sampled_from(LEAD_STATUSES)),
         sector=draw(st.sampled_from(SECTORS)),
         region=draw(st.sampled_from(REGIONS)),
         city=draw(st.sampled_from(CITIES)),
@@ -77,6 +81,8 @@ LEAVES: dict[str, st.SearchStrategy[object]] = {
         lambda a, b: IntRange(min(a, b), max(a, b)), st.integers(-40, 130), st.integers(-40, 130)
     ),
     "tier_in": _values(TIERS),
+    "segment_in": _values(SEGMENTS),
+    "lead_status_in": _values(LEAD_STATUSES),
     "has_any_tag": _values([*TAGS, "unknown"]),
     "has_all_tags": _values([*TAGS, "unknown"]),
     "tag_points": st.lists(

@@ -22,6 +22,7 @@ from api.schema.scoring_inputs import (
 from domain.auth import Scope
 from domain.errors import parse_id
 from services import contacts, decay, fit, interactions, ledger, rules
+from services import fit_rules as fit_rule_service
 
 
 @strawberry.type
@@ -178,7 +179,7 @@ async def create_fit_rule(info: AppInfo, input: FitRuleInput) -> FitRule:
     ctx = info.context
     ctx.require(Scope.ADMIN, "changing fit rules")
     return FitRule.from_domain(
-        await fit.save_fit_rule(ctx.uows, None, input.to_values(), ctx.clock())
+        await fit_rule_service.save_fit_rule(ctx.uows, None, input.to_values(), ctx.clock())
     )
 
 
@@ -187,14 +188,14 @@ async def update_fit_rule(info: AppInfo, id: strawberry.ID, input: FitRuleUpdate
     ctx.require(Scope.ADMIN, "changing fit rules")
     rule_id = parse_id(id, "fit rule")
     return FitRule.from_domain(
-        await fit.save_fit_rule(ctx.uows, rule_id, input.to_values(), ctx.clock())
+        await fit_rule_service.save_fit_rule(ctx.uows, rule_id, input.to_values(), ctx.clock())
     )
 
 
 async def delete_fit_rule(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
     ctx = info.context
     ctx.require(Scope.ADMIN, "changing fit rules")
-    await fit.delete_fit_rule(ctx.uows, parse_id(id, "fit rule"), ctx.clock())
+    await fit_rule_service.delete_fit_rule(ctx.uows, parse_id(id, "fit rule"), ctx.clock())
     return id
 
 

@@ -54,7 +54,7 @@ async def test_created_contact_has_normalised_email_and_can_be_read_back(client,
     assert created["country"] == "IT"
     assert created["company"] == company
     assert created["consent"] == {"emailMarketing": True, "profiling": False}
-    assert created["score"] == 0 and created["tier"] is None
+    assert created["score"] == 0 and created["tier"] == "Tier 1"
     assert created["fullName"] == "Mario Rossi"
     read = (await gql(client, GET, {"id": created["id"]}, key=write_key)).ok()["contact"]
     assert read == created

@@ -26,6 +26,8 @@ def _rows(contacts):
             "email": c.email,
             "score": c.score,
             "tier": c.tier,
+            "segment": c.segment,
+            "lead_status": c.lead_status,
             "sector": c.sector,
             "region": c.region,
             "city": c.city,

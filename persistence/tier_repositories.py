@@ -1,0 +1,137 @@
+"""Tier policies, segment schemes (versioned JSON), tier inputs and the change log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Table, bindparam, case, func, insert, select, update
+
+from domain.codec import policy_from_dict, policy_to_dict, scheme_from_dict, scheme_to_dict
+from domain.pagination import Page, PageRequest
+from domain.scoring import LedgerReason
+from domain.segments import SegmentScheme
+from domain.tiers import TierPolicy
+from persistence.base import Repository
+from persistence.scoring_repositories import id_page
+from persistence.tables import metadata
+
+policy_t: Table = metadata.tables["tier_policy"]
+scheme_t: Table = metadata.tables["segment_scheme"]
+change_t: Table = metadata.tables["tier_change"]
+contact_t: Table = metadata.tables["contact"]
+entry_t: Table = metadata.tables["score_entry"]
+interaction_t: Table = metadata.tables["interaction"]
+
+BEHAVIOUR = (LedgerReason.RULE.value, LedgerReason.DECAY.value)
+POINTS = (
+    select(
+        entry_t.c.contact_id,
+        func.sum(case((entry_t.c.reason.in_(BEHAVIOUR), entry_t.c.points), else_=0)),
+        func.sum(case((entry_t.c.reason == LedgerReason.FIT.value, entry_t.c.points), else_=0)),
+    )
+    .where(entry_t.c.contact_id.in_(bindparam("ids", expanding=True)))
+    .group_by(entry_t.c.contact_id)
+)
+SIGNALS = (
+    select(interaction_t.c.contact_id, interaction_t.c.type, func.count())
+    .where(
+        interaction_t.c.contact_id.in_(bindparam("ids", expanding=True)),
+        interaction_t.c.occurred_at >= bindparam("since"),
+    )
+    .group_by(interaction_t.c.contact_id, interaction_t.c.type)
+)
+SET_TIER = (
+    update(contact_t)
+    .where(contact_t.c.id == bindparam("cid"))
+    .values(
+        tier=bindparam("tier"),
+        tier_index=bindparam("tier_index"),
+        tier_reason=bindparam("tier_reason"),
+        tier_version=bindparam("tier_version"),
+        lead_status=bindparam("lead_status"),
+        segment=bindparam("segment"),
+        segment_version=bindparam("segment_version"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class TierChange:
+    id: int
+    contact_id: int
+    kind: str
+    from_value: str | None
+    to_value: str | None
+    version: int
+    reason: str
+    at: datetime
+
+
+def _change(row: Row[Any]) -> TierChange:
+    m = row._mapping
+    return TierChange(
+        m["id"], m["contact_id"], m["kind"], m["from_value"], m["to_value"], m["version"],
+        m["reason"], m["at"],
+    )  # fmt: skip
+
+
+class TierRepository(Repository):
+    async def policy(self, version: int | None = None) -> TierPolicy | None:
+        stmt = select(policy_t).order_by(policy_t.c.version.desc()).limit(1)
+        if version is not None:
+            stmt = select(policy_t).where(policy_t.c.version == version)
+        row = (await self.conn.execute(stmt)).first()
+        return policy_from_dict(row.version, row.body) if row else None
+
+    async def scheme(self, version: int | None = None) -> SegmentScheme | None:
+        stmt = select(scheme_t).order_by(scheme_t.c.version.desc()).limit(1)
+        if version is not None:
+            stmt = select(scheme_t).where(scheme_t.c.version == version)
+        row = (await self.conn.execute(stmt)).first()
+        return scheme_from_dict(row.version, row.body) if row else None
+
+    async def versions(self, kind: str) -> list[tuple[int, str | None, datetime]]:
+        table = policy_t if kind == "TIER" else scheme_t
+        stmt = select(table.c.version, table.c.comment, table.c.created_at)
+        return [tuple(r) for r in await self._rows(stmt.order_by(table.c.version.desc()))]
+
+    async def add_policy(self, policy: TierPolicy, comment: str | None, now: datetime) -> None:
+        row = {"version": policy.version, "body": policy_to_dict(policy), "comment": comment}
+        await self.conn.execute(insert(policy_t).values(**row, created_at=now))
+
+    async def add_scheme(self, scheme: SegmentScheme, comment: str | None, now: datetime) -> None:
+        row = {"version": scheme.version, "body": scheme_to_dict(scheme), "comment": comment}
+        await self.conn.execute(insert(scheme_t).values(**row, created_at=now))
+
+    async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(behavioural points, fit points) per contact."""
+        rows = (await self.conn.execute(POINTS, {"ids": list(ids)})).all()
+        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+    async def signals(self, ids: Sequence[int], since: datetime) -> dict[int, dict[str, int]]:
+        out: dict[int, dict[str, int]] = defaultdict(dict)
+        for contact_id, kind, count in (
+            await self.conn.execute(SIGNALS, {"ids": list(ids), "since": since})
+        ).all():
+            out[contact_id][kind] = int(count)
+        return out
+
+    async def apply(
+        self, updates: Sequence[Mapping[str, Any]], changes: Iterable[Mapping[str, Any]]
+    ) -> None:
+        if updates:
+            await self.conn.execute(SET_TIER, list(updates))
+        rows = list(changes)
+        if rows:
+            await self.conn.execute(insert(change_t), rows)
+
+    async def history(self, contact_id: int, page: PageRequest) -> Page[TierChange]:
+        return await id_page(self.conn, change_t, _change, contact_id, page)
+
+    async def count_history(self, contact_id: int) -> int:
+        stmt = select(func.count()).select_from(change_t).where(change_t.c.contact_id == contact_id)
+        return int(await self._scalar(stmt))

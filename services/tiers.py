@@ -1,0 +1,192 @@
+"""Tiers and segments: kept current in the transaction of every change that can move them,
+re-computed for everyone when the policy or the scheme changes, and logged with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.errors import NotFound
+from domain.pagination import Page, PageRequest
+from domain.segments import SegmentScheme, segment_for, validate_scheme
+from domain.tiers import TierInputs, TierPolicy, decide, lead_status, validate_tier_policy
+from persistence.tier_repositories import TierChange
+from persistence.unit_of_work import UnitOfWork
+from services.fit import refresh_fit
+from services.ports import UnitOfWorkFactory
+
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Placement:
+    tier: str
+    index: float
+    reason: str
+    lead_status: str
+    segment: str | None
+
+
+async def after_change(
+    uow: UnitOfWork, contact_ids: Iterable[int], now: datetime, *, attributes: bool = False
+) -> None:
+    """What a write must keep current for the contacts it touched: fit points when their
+    attributes changed, then tier, lead status and segment."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    if attributes:
+        await refresh_fit(uow, ids, now)
+    await retier(uow, ids, now)
+
+
+async def place(
+    uow: UnitOfWork, ids: list[int], policy: TierPolicy, scheme: SegmentScheme, now: datetime
+) -> dict[int, Placement]:
+    """Where each contact belongs under `policy` and `scheme` (nothing written)."""
+    contacts = await uow.contacts.get_many(ids)
+    held = await uow.tags.for_contacts(ids)
+    companies = await uow.companies.get_many(
+        {c.company_id for c in contacts.values() if c.company_id is not None}
+    )
+    points = await uow.tiers.points(ids)
+    signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
+    out: dict[int, Placement] = {}
+    for cid, contact in contacts.items():
+        company = companies.get(contact.company_id) if contact.company_id else None
+        tag_points = {ct.tag.code: ct.points for ct in held.get(cid, [])}
+        view = contact.view(tag_points, company.company_type if company else None)
+        behaviour, fit = points.get(cid, (0, 0))
+        decision = decide(policy, TierInputs(view, behaviour, fit, signals.get(cid, {})), now)
+        status = lead_status(policy, decision.tier)
+        placed = replace(view, tier=decision.tier, lead_status=status)
+        segment = segment_for(scheme, placed, signals.get(cid, {}), now)
+        out[cid] = Placement(
+            decision.tier,
+            decision.index,
+            decision.reason,
+            status,
+            segment.code if segment else None,
+        )
+    return out
+
+
+async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
+    policy, scheme = await _current(uow)
+    contacts = await uow.contacts.get_many(ids)
+    placements = await place(uow, ids, policy, scheme, now)
+    updates: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for cid, p in placements.items():
+        current = contacts[cid]
+        updates.append(
+            {"cid": cid, "tier": p.tier, "tier_index": p.index, "tier_reason": p.reason,
+             "tier_version": policy.version, "lead_status": p.lead_status,
+             "segment": p.segment, "segment_version": scheme.version}
+        )  # fmt: skip
+        if current.tier != p.tier:
+            changes.append(_log(cid, "TIER", current.tier, p.tier, policy.version, p.reason, now))
+        if current.segment != p.segment:
+            reason = f"first matching segment of scheme v{scheme.version}"
+            changes.append(
+                _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
+            )
+    await uow.tiers.apply(updates, changes)
+
+
+def _log(
+    cid: int, kind: str, old: str | None, new: str | None, version: int, reason: str, now: datetime
+) -> dict[str, Any]:
+    return {"contact_id": cid, "kind": kind, "from_value": old, "to_value": new,
+            "version": version, "reason": reason[:300], "at": now}  # fmt: skip
+
+
+async def _current(uow: UnitOfWork) -> tuple[TierPolicy, SegmentScheme]:
+    policy, scheme = await uow.tiers.policy(), await uow.tiers.scheme()
+    assert policy is not None and scheme is not None, "migration 0003 seeds version 1 of both"
+    return policy, scheme
+
+
+async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = False) -> int:
+    """Every contact (fit points too, with `fit`), in chunks of one short transaction each,
+    so reads keep being served meanwhile."""
+    last, done = 0, 0
+    while True:
+        async with uows(write=True) as uow:
+            ids = await uow.contacts.ids_after(last, CHUNK)
+            if not ids:
+                return done
+            await uow.contacts.lock(ids)
+            await after_change(uow, ids, now, attributes=fit)
+            await uow.commit()
+        last, done = ids[-1], done + len(ids)
+
+
+async def current_policy(uows: UnitOfWorkFactory) -> TierPolicy:
+    async with uows() as uow:
+        return (await _current(uow))[0]
+
+
+async def current_scheme(uows: UnitOfWorkFactory) -> SegmentScheme:
+    async with uows() as uow:
+        return (await _current(uow))[1]
+
+
+async def versions(uows: UnitOfWorkFactory, kind: str) -> list[tuple[int, str | None, datetime]]:
+    async with uows() as uow:
+        return await uow.tiers.versions(kind)
+
+
+async def update_policy(
+    uows: UnitOfWorkFactory, proposed: TierPolicy, comment: str | None, now: datetime
+) -> TierPolicy:
+    """A new version (validated), then every contact re-tiered under it."""
+    validate_tier_policy(proposed)
+    async with uows(write=True) as uow:
+        current, _ = await _current(uow)
+        policy = TierPolicy(**{**proposed.__dict__, "version": current.version + 1})
+        await uow.tiers.add_policy(policy, comment, now)
+        await uow.commit()
+    await retier_all(uows, now)
+    return policy
+
+
+async def update_scheme(
+    uows: UnitOfWorkFactory, proposed: SegmentScheme, comment: str | None, now: datetime
+) -> SegmentScheme:
+    validate_scheme(proposed)
+    async with uows(write=True) as uow:
+        _, current = await _current(uow)
+        scheme = SegmentScheme(current.version + 1, proposed.segments)
+        await uow.tiers.add_scheme(scheme, comment, now)
+        await uow.commit()
+    await retier_all(uows, now)
+    return scheme
+
+
+async def restore_policy(uows: UnitOfWorkFactory, version: int, now: datetime) -> TierPolicy:
+    async with uows() as uow:
+        old = await uow.tiers.policy(version)
+    if old is None:
+        raise NotFound(f"no tier policy version {version}", field="version")
+    return await update_policy(uows, old, f"restored from version {version}", now)
+
+
+async def restore_scheme(uows: UnitOfWorkFactory, version: int, now: datetime) -> SegmentScheme:
+    async with uows() as uow:
+        old = await uow.tiers.scheme(version)
+    if old is None:
+        raise NotFound(f"no segment scheme version {version}", field="version")
+    return await update_scheme(uows, old, f"restored from version {version}", now)
+
+
+async def history(uows: UnitOfWorkFactory, contact_id: int, page: PageRequest) -> Page[TierChange]:
+    async with uows() as uow:
+        return await uow.tiers.history(contact_id, page)
+
+
+async def count_history(uows: UnitOfWorkFactory, contact_id: int) -> int:
+    async with uows() as uow:
+        return await uow.tiers.count_history(contact_id)
