@@ -13,8 +13,9 @@ from domain.contacts import Company, Contact
 from domain.errors import Unauthenticated
 from domain.fit import FitRule
 from domain.scoring import ScoringRule
+from domain.segments import SegmentScheme
 from domain.tags import ContactTag, Tag
-from services import companies, contacts, fit, rules, tags
+from services import companies, contacts, fit, rules, tags, tiers
 from services.auth import KeyCache
 from services.ports import Clock, UnitOfWorkFactory
 
@@ -51,6 +52,11 @@ class Loaders:
             found = await contacts.contacts_by_id(uows, ids)
             return [found.get(i) for i in ids]
 
+        async def load_scheme(keys: list[int]) -> list[SegmentScheme]:
+            scheme = await tiers.current_scheme(uows)
+            return [scheme for _ in keys]
+
+        self.scheme = DataLoader(load_fn=load_scheme)
         self.company = DataLoader(load_fn=load_companies)
         self.contact = DataLoader(load_fn=load_contacts)
         self.tag = DataLoader(load_fn=load_tags)

@@ -9,11 +9,13 @@ from api.resolvers import companies as company_r
 from api.resolvers import contacts as contact_r
 from api.resolvers import scoring as scoring_r
 from api.resolvers import tags as tag_r
+from api.resolvers import tiers as tier_r
 from api.schema.api_key import CreatedApiKey
 from api.schema.company import Company
 from api.schema.contact import Contact
 from api.schema.scoring import DecayPolicy, DecayRun, FitRule, ScoringRule
 from api.schema.tag import Tag
+from api.schema.tiers import SegmentScheme, TierPolicyType
 
 
 @strawberry.type
@@ -85,4 +87,16 @@ class Mutation:
     )
     run_decay: DecayRun | None = strawberry.field(
         resolver=scoring_r.run_decay, description="Admin. The scheduler also runs it."
+    )
+    update_tier_policy: TierPolicyType | None = strawberry.field(
+        resolver=tier_r.update_tier_policy,
+        description="Admin. Creates the next version and re-tiers every contact.",
+    )
+    update_segment_scheme: SegmentScheme | None = strawberry.field(
+        resolver=tier_r.update_segment_scheme,
+        description="Admin. Creates the next version and re-segments every contact.",
+    )
+    restore_policy_version: int | None = strawberry.field(
+        resolver=tier_r.restore_policy_version,
+        description="Admin. Makes an old version current again (as a new version).",
     )

@@ -9,12 +9,14 @@ from api.resolvers import companies as company_r
 from api.resolvers import contacts as contact_r
 from api.resolvers import scoring as scoring_r
 from api.resolvers import tags as tag_r
+from api.resolvers import tiers as tier_r
 from api.schema.api_key import ApiKey
 from api.schema.company import Company
 from api.schema.contact import Contact
 from api.schema.pagination import Connection
 from api.schema.scoring import DecayPolicy, FitRule, ScoringRule
 from api.schema.tag import Tag
+from api.schema.tiers import PolicyVersion, SegmentScheme, TierPolicyType
 
 
 @strawberry.type
@@ -51,4 +53,13 @@ class Query:
     decay_policy: DecayPolicy | None = strawberry.field(resolver=scoring_r.decay_policy)
     decay_policies: list[DecayPolicy] | None = strawberry.field(
         resolver=scoring_r.decay_policies, description="Every version, newest first."
+    )
+    tier_policy: TierPolicyType | None = strawberry.field(
+        resolver=tier_r.tier_policy, description="The current tier policy."
+    )
+    segment_scheme: SegmentScheme | None = strawberry.field(
+        resolver=tier_r.segment_scheme, description="The current segment scheme."
+    )
+    policy_versions: list[PolicyVersion] | None = strawberry.field(
+        resolver=tier_r.policy_versions, description="Every version, newest first."
     )

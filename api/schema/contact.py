@@ -11,14 +11,15 @@ from strawberry.scalars import JSON
 
 from api.context import AppInfo
 from api.schema.company import Company
-from api.schema.enums import ContactTypeEnum, FunnelStageEnum, SourceEnum
+from api.schema.enums import ContactTypeEnum, FunnelStageEnum, LeadStatus, SourceEnum
 from api.schema.pagination import Connection, connection_from
 from api.schema.scoring import Interaction, ScoreEntry
 from api.schema.tag import ContactTag
+from api.schema.tiers import SegmentInfo, TierChange
 from domain.contacts import Contact as ContactRecord
 from domain.errors import InvalidInput
 from domain.pagination import Page, PageRequest, page_request
-from services import interactions, ledger
+from services import interactions, ledger, tiers
 from services.ports import UnitOfWorkFactory
 
 MAX_TOP_TAGS = 50
@@ -50,11 +51,17 @@ class Contact:
     custom_attributes: JSON
     consent: Consent
     score: int = strawberry.field(description="Lead score; equals the sum of the score ledger.")
-    tier: str | None = strawberry.field(description="Tier name; null until tiers are computed.")
+    tier: str | None = strawberry.field(description="Tier under the current policy.")
+    tier_index: float | None = strawberry.field(description="The 0-100 index behind the tier.")
+    tier_reason: str | None = strawberry.field(description="Which band or override decided.")
+    lead_status: LeadStatus | None = strawberry.field(
+        description="HOT (top tier), WARM, COLD (first tier)."
+    )
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime | None
     company_id: strawberry.Private[int | None]
+    segment_code: strawberry.Private[str | None]
 
     @classmethod
     def from_domain(cls, c: ContactRecord) -> Contact:
@@ -76,6 +83,10 @@ class Contact:
             consent=Consent(email_marketing=c.consent_email, profiling=c.consent_profiling),
             score=c.score,
             tier=c.tier,
+            tier_index=c.tier_index,
+            tier_reason=c.tier_reason,
+            lead_status=LeadStatus(c.lead_status) if c.lead_status else None,
+            segment_code=c.segment,
             created_at=c.created_at,
             updated_at=c.updated_at,
             last_activity_at=c.last_activity_at,
@@ -103,6 +114,23 @@ class Contact:
         if not 1 <= limit <= MAX_TOP_TAGS:
             raise InvalidInput(f"limit must be between 1 and {MAX_TOP_TAGS}", field="limit")
         return (await self.tags(info))[:limit]
+
+    @strawberry.field(description="Primary segment (first matching of the current scheme).")
+    async def segment(self, info: AppInfo) -> SegmentInfo | None:
+        if self.segment_code is None:
+            return None
+        scheme = await info.context.loaders.scheme.load(0)
+        found = next((s for s in scheme.segments if s.code == self.segment_code), None)
+        return SegmentInfo.from_domain(found) if found else None
+
+    @strawberry.field(description="Tier and segment changes, newest first, with reasons.")
+    async def tier_history(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[TierChange]:
+        return await _history(
+            info, int(self.id), first, after, tiers.history, tiers.count_history,
+            TierChange.from_domain,
+        )  # fmt: skip
 
     @strawberry.field(description="Recorded interactions, newest first.")
     async def interactions(

@@ -77,3 +77,10 @@ class FitAttributeEnum(StrEnum):
 
     def to_domain(self) -> FitAttribute:
         return FitAttribute(self.value.lower())
+
+
+@strawberry.enum(description="Derived from the tier: HOT (top tier), WARM, COLD (first tier).")
+class LeadStatus(StrEnum):
+    HOT = "HOT"
+    WARM = "WARM"
+    COLD = "COLD"

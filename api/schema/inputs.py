@@ -16,6 +16,7 @@ from api.schema.enums import (
     ContactOrderField,
     ContactTypeEnum,
     FunnelStageEnum,
+    LeadStatus,
     OrderDirection,
     SourceEnum,
 )
@@ -153,6 +154,8 @@ class ContactFilter:
         default=UNSET, description="min <= score <= max"
     )
     tier_in: list[str] | None = UNSET
+    segment_in: list[str] | None = strawberry.field(default=UNSET, description="Segment codes.")
+    lead_status_in: list[LeadStatus] | None = UNSET
     has_any_tag: list[str] | None = strawberry.field(default=UNSET, description="Tag codes.")
     has_all_tags: list[str] | None = strawberry.field(default=UNSET, description="Tag codes.")
     tag_points: list[TagPointsInput] | None = strawberry.field(

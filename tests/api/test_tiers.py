@@ -1,0 +1,202 @@
+"""Tiers and segments through GraphQL: moved in the same response, logged, re-tiered by a
+new policy; bad policies refused with the field named and nothing changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import gql
+
+RECORD = """
+mutation($input: InteractionInput!) {
+  recordInteraction(input: $input) { contact { score tier tierIndex leadStatus segment { code } } }
+}
+"""
+CARD = """
+query($email: String!) {
+  contactByEmail(email: $email) {
+    tier tierReason leadStatus segment { code name }
+    tierHistory(first: 10) { totalCount nodes { kind fromValue toValue version reason } }
+  }
+}
+"""
+UPSERT = "mutation($c: [ContactInput!]!) { upsertContacts(contacts: $c) { errorCount } }"
+POLICY = "{ tierPolicy { version weights tiers { name minIndex } overrides { name tier filter minEngagement belowEngagement } } }"
+VERSIONS = "{ policyVersions(kind: TIER) { version comment } }"
+UPDATE = """
+mutation($input: TierPolicyInput!, $comment: String) {
+  updateTierPolicy(input: $input, comment: $comment) { version tiers { name minIndex } }
+}
+"""
+
+
+def demo(key, email="lead@x.it", type_="DEMO_REQUEST", at="2026-11-23T08:00:00+00:00"):
+    return {"email": email, "type": type_, "occurredAt": at, "idempotencyKey": key}
+
+
+def policy_input(**changes):
+    base = {
+        "weights": {"engagement": 35, "fit": 10, "source": 20, "funnel": 20, "intent": 15},
+        "engagementCap": 100, "fitCap": 50,
+        "sourceValues": {"EVENT": 85, "REFERRAL": 75, "WEB": 50},
+        "funnelValues": {"AWARENESS": 15, "CONSIDERATION": 45, "DECISION": 80},
+        "intentPoints": {"DEMO_REQUEST": 40, "WHITE_PAPER_DOWNLOAD": 15},
+        "intentWindowDays": 30,
+        "tiers": [{"name": "Tier 1", "minIndex": 0}, {"name": "Tier 2", "minIndex": 30}, {"name": "Tier 2+", "minIndex": 70}],
+        "overrides": [],
+    }  # fmt: skip
+    return {**base, **changes}
+
+
+async def test_crossing_a_threshold_moves_the_tier_in_the_same_response_and_logs_it(
+    client, write_key
+):
+    await gql(client, UPSERT, {"c": [{"email": "lead@x.it", "source": "EVENT"}]}, key=write_key)
+    first = (await gql(client, RECORD, {"input": demo("d1")}, key=write_key)).ok()[
+        "recordInteraction"
+    ]["contact"]
+    assert (first["score"], first["tier"], first["leadStatus"]) == (40, "Tier 2", "WARM")
+    assert first["tierIndex"] == pytest.approx(37.0)
+    second = (await gql(client, RECORD, {"input": demo("d2")}, key=write_key)).ok()[
+        "recordInteraction"
+    ]["contact"]
+    assert (second["tier"], second["leadStatus"]) == ("Tier 2+", "HOT")
+    card = (await gql(client, CARD, {"email": "lead@x.it"}, key=write_key)).ok()["contactByEmail"]
+    assert card["tierReason"] == "override: event lead with engagement >= 65"
+    tiers = [n for n in card["tierHistory"]["nodes"] if n["kind"] == "TIER"]
+    assert [(n["fromValue"], n["toValue"]) for n in tiers] == [
+        ("Tier 2", "Tier 2+"),
+        ("Tier 1", "Tier 2"),
+        (None, "Tier 1"),
+    ]
+    assert tiers[1]["reason"].startswith("index 37 >= 30")
+    assert all(n["version"] == 1 for n in tiers)
+
+
+async def test_a_referral_deciding_after_a_demo_lands_in_segment_b_and_filters_find_it(
+    client, write_key
+):
+    await gql(client, UPSERT, {"c": [{"email": "ref@x.it", "source": "REFERRAL", "funnelStage": "DECISION"},
+                                     {"email": "other@x.it", "source": "WEB"}]}, key=write_key)  # fmt: skip
+    contact = (await gql(client, RECORD, {"input": demo("r1", "ref@x.it")}, key=write_key)).ok()
+    assert contact["recordInteraction"]["contact"]["segment"] == {"code": "B"}
+    query = "query($f: ContactFilter) { contacts(filter: $f) { nodes { email } } }"
+    assert (await gql(client, query, {"f": {"segmentIn": ["B"]}}, key=write_key)).ok()["contacts"][
+        "nodes"
+    ] == [{"email": "ref@x.it"}]
+    cold = (await gql(client, query, {"f": {"leadStatusIn": ["COLD"]}}, key=write_key)).ok()[
+        "contacts"
+    ]["nodes"]
+    assert cold == [{"email": "other@x.it"}]
+
+
+async def test_a_policy_update_re_tiers_existing_contacts_and_can_be_restored(
+    client, admin_key, write_key
+):
+    await gql(client, UPSERT, {"c": [{"email": "w@x.it", "source": "WEB"}]}, key=write_key)
+    await gql(client, RECORD, {"input": demo("w1", "w@x.it", "EMAIL_OPEN")}, key=write_key)
+    assert (await gql(client, CARD, {"email": "w@x.it"}, key=write_key)).ok()["contactByEmail"][
+        "tier"
+    ] == "Tier 1"
+    lenient = policy_input(
+        tiers=[
+            {"name": "Tier 1", "minIndex": 0},
+            {"name": "Tier 2", "minIndex": 10},
+            {"name": "Tier 2+", "minIndex": 70},
+        ]
+    )
+    updated = (
+        await gql(client, UPDATE, {"input": lenient, "comment": "easier Tier 2"}, key=admin_key)
+    ).ok()
+    assert updated["updateTierPolicy"]["version"] == 2
+    card = (await gql(client, CARD, {"email": "w@x.it"}, key=write_key)).ok()["contactByEmail"]
+    assert card["tier"] == "Tier 2"
+    assert card["tierHistory"]["nodes"][0] == {
+        "kind": "TIER",
+        "fromValue": "Tier 1",
+        "toValue": "Tier 2",
+        "version": 2,
+        "reason": card["tierReason"],
+    }
+    restored = await gql(
+        client, "mutation { restorePolicyVersion(kind: TIER, version: 1) }", key=admin_key
+    )
+    assert restored.ok() == {"restorePolicyVersion": 3}
+    assert (await gql(client, CARD, {"email": "w@x.it"}, key=write_key)).ok()["contactByEmail"][
+        "tier"
+    ] == "Tier 1"
+    versions = (await gql(client, VERSIONS, key=admin_key)).ok()["policyVersions"]
+    assert versions == [
+        {"version": 3, "comment": "restored from version 1"},
+        {"version": 2, "comment": "easier Tier 2"},
+        {"version": 1, "comment": "seed defaults"},
+    ]
+
+
+async def test_the_default_policy_reads_back_with_its_overrides_as_filter_inputs(client, read_key):
+    policy = (await gql(client, POLICY, key=read_key)).ok()["tierPolicy"]
+    assert policy["version"] == 1 and sum(policy["weights"].values()) == 100
+    assert policy["overrides"][0] == {"name": "event lead with engagement >= 65", "tier": "Tier 2+",
+                                      "filter": {"sourceIn": ["EVENT"]}, "minEngagement": 65.0,
+                                      "belowEngagement": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        (
+            {"weights": {"engagement": 50, "fit": 10, "source": 20, "funnel": 20, "intent": 15}},
+            "weights",
+        ),
+        (
+            {
+                "tiers": [
+                    {"name": "Tier 1", "minIndex": 0},
+                    {"name": "Tier 2", "minIndex": 70},
+                    {"name": "Tier 2+", "minIndex": 30},
+                ]
+            },
+            "tiers",
+        ),
+        (
+            {
+                "tiers": [
+                    {"name": "Tier 1", "minIndex": 0},
+                    {"name": "Tier 2", "minIndex": 30},
+                    {"name": "Tier 2+", "minIndex": 30},
+                ]
+            },
+            "tiers",
+        ),
+        ({"tiers": [{"name": "Tier 1", "minIndex": 5}]}, "tiers"),
+        (
+            {
+                "overrides": [
+                    {"name": "x", "tier": "Tier 2+", "filter": {"lastActivityWithinDays": -1}}
+                ]
+            },
+            "overrides[0]",
+        ),
+        ({"overrides": [{"name": "x", "tier": "Tier 9", "minEngagement": 10}]}, "overrides[0]"),
+        ({"sourceValues": {"EVENT": "high"}}, "sourceValues"),
+        ({"engagementCap": 0}, "engagementCap"),
+    ],
+)
+async def test_bad_policies_are_refused_with_the_field_named_and_change_nothing(
+    client, admin_key, write_key, changes, field
+):
+    await gql(client, UPSERT, {"c": [{"email": "k@x.it"}]}, key=write_key)
+    before = (await gql(client, CARD, {"email": "k@x.it"}, key=write_key)).ok()
+    result = await gql(client, UPDATE, {"input": policy_input(**changes)}, key=admin_key)
+    assert result.codes == ["BAD_USER_INPUT"], result.errors
+    assert result.errors[0]["extensions"]["field"] == field
+    assert (await gql(client, VERSIONS, key=admin_key)).ok()["policyVersions"] == [
+        {"version": 1, "comment": "seed defaults"}
+    ]
+    assert (await gql(client, CARD, {"email": "k@x.it"}, key=write_key)).ok() == before
+
+
+async def test_changing_the_policy_needs_an_admin_key(client, write_key):
+    assert (await gql(client, UPDATE, {"input": policy_input()}, key=write_key)).codes == [
+        "FORBIDDEN"
+    ]
