@@ -11,7 +11,7 @@ other rules"), so every contact maps to exactly one tier.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -190,3 +190,22 @@ def lead_status(policy: TierPolicy, tier: str) -> str:
     if tier == names[0]:
         return "COLD"
     return "WARM"
+
+
+@dataclass(frozen=True)
+class Movement:
+    """How a proposed policy would redistribute contacts: counts now, counts proposed, and
+    the tier-to-tier matrix (from, to) -> contacts."""
+
+    now: dict[str | None, int]
+    proposed: dict[str | None, int]
+    matrix: dict[tuple[str | None, str | None], int]
+
+
+def movement(pairs: Iterable[tuple[str | None, str | None]]) -> Movement:
+    result = Movement({}, {}, {})
+    for old, new in pairs:
+        result.now[old] = result.now.get(old, 0) + 1
+        result.proposed[new] = result.proposed.get(new, 0) + 1
+        result.matrix[(old, new)] = result.matrix.get((old, new), 0) + 1
+    return result

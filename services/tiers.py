@@ -11,7 +11,15 @@ from typing import Any
 from domain.errors import NotFound
 from domain.pagination import Page, PageRequest
 from domain.segments import SegmentScheme, segment_for, validate_scheme
-from domain.tiers import TierInputs, TierPolicy, decide, lead_status, validate_tier_policy
+from domain.tiers import (
+    Movement,
+    TierInputs,
+    TierPolicy,
+    decide,
+    lead_status,
+    movement,
+    validate_tier_policy,
+)
 from persistence.tier_repositories import TierChange
 from persistence.unit_of_work import UnitOfWork
 from services.fit import refresh_fit
@@ -190,3 +198,53 @@ async def history(uows: UnitOfWorkFactory, contact_id: int, page: PageRequest) -
 async def count_history(uows: UnitOfWorkFactory, contact_id: int) -> int:
     async with uows() as uow:
         return await uow.tiers.count_history(contact_id)
+
+
+@dataclass(frozen=True)
+class Move:
+    contact_id: int
+    old: str | None
+    new: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Simulation:
+    movement: Movement
+    moving: int
+    sample: list[Move]
+
+
+async def simulate(
+    uows: UnitOfWorkFactory,
+    now: datetime,
+    *,
+    policy: TierPolicy | None = None,
+    scheme: SegmentScheme | None = None,
+    first: int = 50,
+) -> Simulation:
+    """Tiers (with `policy`) or segments (with `scheme`) everyone would get, without writing."""
+    if policy is not None:
+        validate_tier_policy(policy)
+    if scheme is not None:
+        validate_scheme(scheme)
+    pairs: list[tuple[str | None, str | None]] = []
+    sample: list[Move] = []
+    last = 0
+    while True:
+        async with uows() as uow:
+            ids = await uow.contacts.ids_after(last, CHUNK)
+            if not ids:
+                break
+            current_policy, current_scheme = await _current(uow)
+            contacts = await uow.contacts.get_many(ids)
+            placed = await place(uow, ids, policy or current_policy, scheme or current_scheme, now)
+        for cid in ids:
+            old = contacts[cid].tier if scheme is None else contacts[cid].segment
+            new = placed[cid].tier if scheme is None else placed[cid].segment
+            pairs.append((old, new))
+            if old != new and len(sample) < first:
+                sample.append(Move(cid, old, new, placed[cid].reason))
+        last = ids[-1]
+    moving = sum(1 for old, new in pairs if old != new)
+    return Simulation(movement(pairs), moving, sample)

@@ -16,7 +16,7 @@ from api.schema.contact import Contact
 from api.schema.pagination import Connection
 from api.schema.scoring import DecayPolicy, FitRule, ScoringRule
 from api.schema.tag import Tag
-from api.schema.tiers import PolicyVersion, SegmentScheme, TierPolicyType
+from api.schema.tiers import PolicyVersion, SegmentScheme, Simulation, TierPolicyType
 
 
 @strawberry.type
@@ -62,4 +62,16 @@ class Query:
     )
     policy_versions: list[PolicyVersion] | None = strawberry.field(
         resolver=tier_r.policy_versions, description="Every version, newest first."
+    )
+    simulate_tier_policy: Simulation | None = strawberry.field(
+        resolver=tier_r.simulate_tier_policy,
+        description="Tier distribution now vs under a proposed policy. Writes nothing.",
+    )
+    simulate_segment_scheme: Simulation | None = strawberry.field(
+        resolver=tier_r.simulate_segment_scheme,
+        description="Segment distribution now vs under a proposed scheme. Writes nothing.",
+    )
+    segmentation_dictionary: str | None = strawberry.field(
+        resolver=tier_r.segmentation_dictionary,
+        description="Every rule, weight, threshold, override and segment, as JSON or Markdown.",
     )

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import strawberry
+
 from api.context import AppInfo
 from api.schema.tiers import (
+    ContactMove,
+    Count,
+    DictionaryFormat,
+    Move,
     PolicyKind,
     PolicyVersion,
     SegmentScheme,
     SegmentSchemeInput,
+    Simulation,
     TierPolicyInput,
     TierPolicyType,
 )
 from domain.auth import Scope
-from services import tiers
+from domain.pagination import page_request
+from services import dictionary, tiers
 
 
 async def tier_policy(info: AppInfo) -> TierPolicyType:
@@ -53,3 +61,57 @@ async def restore_policy_version(info: AppInfo, kind: PolicyKind, version: int) 
     if kind is PolicyKind.TIER:
         return (await tiers.restore_policy(ctx.uows, version, ctx.clock())).version
     return (await tiers.restore_scheme(ctx.uows, version, ctx.clock())).version
+
+
+def _simulation(result: tiers.Simulation) -> Simulation:
+    m = result.movement
+
+    def counts(table: dict[str | None, int]) -> list[Count]:
+        return [Count(value=k, contacts=v) for k, v in sorted(table.items(), key=_by_name)]
+
+    return Simulation(
+        now=counts(m.now),
+        proposed=counts(m.proposed),
+        matrix=[
+            Move(from_value=a, to_value=b, contacts=n)
+            for (a, b), n in sorted(m.matrix.items(), key=lambda kv: tuple(map(_name, kv[0])))
+        ],
+        moving_count=result.moving,
+        moving=[
+            ContactMove(contact_id=strawberry.ID(str(x.contact_id)), from_value=x.old,
+                        to_value=x.new, reason=x.reason)
+            for x in result.sample
+        ],
+    )  # fmt: skip
+
+
+def _name(value: str | None) -> str:
+    return value or ""
+
+
+def _by_name(item: tuple[str | None, int]) -> str:
+    return _name(item[0])
+
+
+async def simulate_tier_policy(
+    info: AppInfo, input: TierPolicyInput, first: int = 50
+) -> Simulation:
+    ctx = info.context
+    page_request(first, None, None, None, "ID")
+    result = await tiers.simulate(ctx.uows, ctx.clock(), policy=input.to_domain(), first=first)
+    return _simulation(result)
+
+
+async def simulate_segment_scheme(
+    info: AppInfo, input: SegmentSchemeInput, first: int = 50
+) -> Simulation:
+    ctx = info.context
+    page_request(first, None, None, None, "ID")
+    result = await tiers.simulate(ctx.uows, ctx.clock(), scheme=input.to_domain(), first=first)
+    return _simulation(result)
+
+
+async def segmentation_dictionary(
+    info: AppInfo, format: DictionaryFormat = DictionaryFormat.JSON
+) -> str:
+    return await dictionary.render(info.context.uows, markdown=format is DictionaryFormat.MARKDOWN)

@@ -252,3 +252,39 @@ def _int_map(value: Any, name: str) -> dict[str, int]:
     ):
         raise InvalidInput(f"{name} must be an object of whole numbers", field=name)
     return dict(value)
+
+
+@strawberry.type
+class Count:
+    value: str | None = strawberry.field(description="Tier name or segment code (null: none).")
+    contacts: int
+
+
+@strawberry.type
+class Move:
+    from_value: str | None
+    to_value: str | None
+    contacts: int
+
+
+@strawberry.type
+class ContactMove:
+    contact_id: strawberry.ID
+    from_value: str | None
+    to_value: str | None
+    reason: str
+
+
+@strawberry.type(description="What a proposed policy or scheme would do; nothing is written.")
+class Simulation:
+    now: list[Count]
+    proposed: list[Count]
+    matrix: list[Move] = strawberry.field(description="From-to pairs, including those that stay.")
+    moving_count: int
+    moving: list[ContactMove] = strawberry.field(description="The first contacts that would move.")
+
+
+@strawberry.enum
+class DictionaryFormat(StrEnum):
+    JSON = "JSON"
+    MARKDOWN = "MARKDOWN"

@@ -200,3 +200,128 @@ async def test_changing_the_policy_needs_an_admin_key(client, write_key):
     assert (await gql(client, UPDATE, {"input": policy_input()}, key=write_key)).codes == [
         "FORBIDDEN"
     ]
+
+
+SIMULATE = """
+query($input: TierPolicyInput!) {
+  simulateTierPolicy(input: $input, first: 10) {
+    now { value contacts } proposed { value contacts } movingCount
+    matrix { fromValue toValue contacts } moving { contactId fromValue toValue reason }
+  }
+}
+"""
+
+
+async def _database_fingerprint(app, database_url):
+    """Every row of every table; and on SQLite, the bytes of the database files."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from persistence.db import sqlite_path
+    from persistence.tables import metadata
+
+    async with app.state.db.engine.connect() as conn:
+        rows = {
+            t.name: (await conn.execute(text(f"SELECT * FROM {t.name} ORDER BY 1"))).all()
+            for t in metadata.sorted_tables
+        }
+    path = sqlite_path(database_url)
+    files = {}
+    if path is not None:
+        for suffix in ("", "-wal"):
+            f = Path(f"{path}{suffix}")
+            files[suffix] = f.read_bytes() if f.exists() else None
+    return rows, files
+
+
+async def test_simulating_a_policy_shows_the_movement_and_writes_nothing(
+    client, app, database_url, write_key, read_key
+):
+    await gql(
+        client,
+        UPSERT,
+        {"c": [{"email": f"s{i}@x.it", "source": "WEB"} for i in range(4)]},
+        key=write_key,
+    )
+    for i in range(2):
+        await gql(client, RECORD, {"input": demo(f"s{i}", f"s{i}@x.it")}, key=write_key)
+    before = await _database_fingerprint(app, database_url)
+    lenient = policy_input(
+        tiers=[
+            {"name": "Tier 1", "minIndex": 0},
+            {"name": "Tier 2", "minIndex": 5},
+            {"name": "Tier 2+", "minIndex": 30},
+        ]
+    )
+    result = (await gql(client, SIMULATE, {"input": lenient}, key=read_key)).ok()[
+        "simulateTierPolicy"
+    ]
+    assert await _database_fingerprint(app, database_url) == before
+    assert result["now"] == [{"value": "Tier 1", "contacts": 2}, {"value": "Tier 2", "contacts": 2}]
+    assert result["proposed"] == [
+        {"value": "Tier 2", "contacts": 2},
+        {"value": "Tier 2+", "contacts": 2},
+    ]
+    assert result["movingCount"] == 4
+    assert {"fromValue": "Tier 1", "toValue": "Tier 2", "contacts": 2} in result["matrix"]
+    assert len(result["moving"]) == 4 and all(
+        m["fromValue"] != m["toValue"] for m in result["moving"]
+    )
+
+
+async def test_simulating_a_segment_scheme_writes_nothing(
+    client, app, database_url, write_key, read_key
+):
+    await gql(client, UPSERT, {"c": [{"email": "e@x.it", "source": "EVENT"}]}, key=write_key)
+    before = await _database_fingerprint(app, database_url)
+    query = 'query { simulateSegmentScheme(input: {segments: [{code: "EV", name: "Events", filter: {sourceIn: [EVENT]}}]}) { now { value contacts } proposed { value contacts } movingCount } }'
+    result = (await gql(client, query, key=read_key)).ok()["simulateSegmentScheme"]
+    assert await _database_fingerprint(app, database_url) == before
+    assert result == {
+        "now": [{"value": "F", "contacts": 1}],
+        "proposed": [{"value": "EV", "contacts": 1}],
+        "movingCount": 1,
+    }
+
+
+async def test_a_bad_proposed_policy_cannot_be_simulated(client, read_key):
+    bad = policy_input(weights={"engagement": 1, "fit": 1, "source": 1, "funnel": 1, "intent": 1})
+    result = await gql(client, SIMULATE, {"input": bad}, key=read_key)
+    assert (
+        result.codes == ["BAD_USER_INPUT"] and result.errors[0]["extensions"]["field"] == "weights"
+    )
+
+
+async def test_the_segmentation_dictionary_lists_rules_weights_tiers_overrides_and_segments(
+    client, read_key
+):
+    import json
+
+    as_json = json.loads(
+        (await gql(client, "{ segmentationDictionary }", key=read_key)).ok()[
+            "segmentationDictionary"
+        ]
+    )
+    assert {r["name"] for r in as_json["scoring_rules"]} >= {"Email open", "Demo request"}
+    assert as_json["tier_policy"]["weights"]["engagement"] == 35
+    assert [s["code"] for s in as_json["segment_scheme"]["segments"]] == [
+        "A",
+        "B",
+        "C",
+        "D",
+        "E",
+        "F",
+    ]
+    markdown = (
+        await gql(client, "{ segmentationDictionary(format: MARKDOWN) }", key=read_key)
+    ).ok()["segmentationDictionary"]
+    assert markdown.startswith("# Segmentation dictionary")
+    for needle in (
+        "| Demo request | FORM | DEMO_REQUEST |",
+        "| engagement | 35 |",
+        "| Tier 2+ | 70",
+        "event lead with engagement >= 65",
+        "| A | Event leads researching |",
+    ):
+        assert needle in markdown, needle
