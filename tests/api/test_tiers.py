@@ -3,6 +3,8 @@ new policy; bad policies refused with the field named and nothing changed."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.factories import gql
@@ -227,11 +229,15 @@ async def _database_fingerprint(app, database_url):
             for t in metadata.sorted_tables
         }
     path = sqlite_path(database_url)
-    files = {}
-    if path is not None:
+
+    def read_files():
+        found = {}
         for suffix in ("", "-wal"):
             f = Path(f"{path}{suffix}")
-            files[suffix] = f.read_bytes() if f.exists() else None
+            found[suffix] = f.read_bytes() if f.exists() else None
+        return found
+
+    files = await asyncio.to_thread(read_files) if path is not None else {}
     return rows, files
 
 
