@@ -268,11 +268,18 @@ class Contact:
     segment: str | None = None
     lead_status: str | None = None
 
-    def view(self, tag_points: Mapping[str, int], company_type: CompanyType | None) -> ContactView:
-        """What filters look at, given the contact's tags and its company's type."""
+    def view(
+        self,
+        tag_points: Mapping[str, int],
+        company_type: CompanyType | None,
+        placed: tuple[str, str] | None = None,
+    ) -> ContactView:
+        """What filters look at, given the contact's tags and its company's type; `placed`
+        is a (tier, lead status) to see instead of the stored ones."""
+        tier, status = placed or (self.tier, self.lead_status)
         return ContactView(
-            id=self.id, email=self.email, score=self.score, tier=self.tier,
-            segment=self.segment, lead_status=self.lead_status, sector=self.sector,
+            id=self.id, email=self.email, score=self.score, tier=tier,
+            segment=self.segment, lead_status=status, sector=self.sector,
             region=self.region, city=self.city, contact_type=self.contact_type,
             company_type=company_type, company_id=self.company_id, source=self.source,
             funnel_stage=self.funnel_stage, created_at=self.created_at,

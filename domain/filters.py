@@ -180,3 +180,15 @@ def _in_range(value: datetime | None, span: DateRange) -> bool:
 
 def _between(value: int, span: IntRange) -> bool:
     return span.min <= value <= span.max
+
+
+def conditions_used(node: ContactFilter) -> set[str]:
+    """Names of the conditions a filter tree sets (to skip loading what it never reads)."""
+    used = {
+        f.name
+        for f in fields(node)
+        if f.name not in ("all_of", "any_of", "not_") and getattr(node, f.name) is not None
+    }
+    for child in (*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])):
+        used |= conditions_used(child)
+    return used

@@ -93,6 +93,7 @@ async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
             await after_change(uow, ids, now)
             await uow.commit()
         last, changed, points = ids[-1], changed + chunk_changed, points + chunk_points
+        await asyncio.sleep(0)  # let waiting requests run between chunks
 
 
 async def decay_forever(uows: UnitOfWorkFactory, clock: Clock, interval_seconds: float) -> None:

@@ -3,12 +3,15 @@ re-computed for everyone when the policy or the scheme changes, and logged with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.contacts import Contact
 from domain.errors import NotFound
+from domain.filters import conditions_used
 from domain.pagination import Page, PageRequest
 from domain.segments import SegmentScheme, segment_for, validate_scheme
 from domain.tiers import (
@@ -51,14 +54,19 @@ async def after_change(
 
 
 async def place(
-    uow: UnitOfWork, ids: list[int], policy: TierPolicy, scheme: SegmentScheme, now: datetime
+    uow: UnitOfWork,
+    contacts: Mapping[int, Contact],
+    policy: TierPolicy,
+    scheme: SegmentScheme,
+    now: datetime,
 ) -> dict[int, Placement]:
     """Where each contact belongs under `policy` and `scheme` (nothing written)."""
-    contacts = await uow.contacts.get_many(ids)
-    held = await uow.tags.for_contacts(ids)
-    companies = await uow.companies.get_many(
-        {c.company_id for c in contacts.values() if c.company_id is not None}
-    )
+    ids = list(contacts)
+    used = _conditions(policy, scheme)
+    held = await uow.tags.for_contacts(ids) if used & TAG_CONDITIONS else {}
+    company_ids = {c.company_id for c in contacts.values() if c.company_id is not None}
+    wants_companies = "company_type_in" in used and company_ids
+    companies = await uow.companies.get_many(company_ids) if wants_companies else {}
     points = await uow.tiers.points(ids)
     signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
     out: dict[int, Placement] = {}
@@ -69,7 +77,8 @@ async def place(
         behaviour, fit = points.get(cid, (0, 0))
         decision = decide(policy, TierInputs(view, behaviour, fit, signals.get(cid, {})), now)
         status = lead_status(policy, decision.tier)
-        placed = replace(view, tier=decision.tier, lead_status=status)
+        company_type = company.company_type if company else None
+        placed = contact.view(tag_points, company_type, (decision.tier, status))
         segment = segment_for(scheme, placed, signals.get(cid, {}), now)
         out[cid] = Placement(
             decision.tier,
@@ -81,14 +90,29 @@ async def place(
     return out
 
 
+TAG_CONDITIONS = {"has_any_tag", "has_all_tags", "tag_points"}
+
+
+def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
+    """Every condition the policy's overrides and the scheme's segments read."""
+    used: set[str] = set()
+    for node in [o.filter for o in policy.overrides if o.filter] + [
+        s.filter for s in scheme.segments
+    ]:
+        used |= conditions_used(node)
+    return used
+
+
 async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     policy, scheme = await _current(uow)
     contacts = await uow.contacts.get_many(ids)
-    placements = await place(uow, ids, policy, scheme, now)
+    placements = await place(uow, contacts, policy, scheme, now)
     updates: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     for cid, p in placements.items():
         current = contacts[cid]
+        if _unchanged(current, p):
+            continue
         updates.append(
             {"cid": cid, "tier": p.tier, "tier_index": p.index, "tier_reason": p.reason,
              "tier_version": policy.version, "lead_status": p.lead_status,
@@ -102,6 +126,11 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
     await uow.tiers.apply(updates, changes)
+
+
+def _unchanged(contact: Contact, p: Placement) -> bool:
+    return (contact.tier, contact.tier_index, contact.tier_reason, contact.lead_status,
+            contact.segment) == (p.tier, p.index, p.reason, p.lead_status, p.segment)  # fmt: skip
 
 
 def _log(
@@ -130,6 +159,7 @@ async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = Fals
             await after_change(uow, ids, now, attributes=fit)
             await uow.commit()
         last, done = ids[-1], done + len(ids)
+        await asyncio.sleep(0)  # let waiting requests run between chunks
 
 
 async def current_policy(uows: UnitOfWorkFactory) -> TierPolicy:
@@ -238,7 +268,9 @@ async def simulate(
                 break
             current_policy, current_scheme = await _current(uow)
             contacts = await uow.contacts.get_many(ids)
-            placed = await place(uow, ids, policy or current_policy, scheme or current_scheme, now)
+            placed = await place(
+                uow, contacts, policy or current_policy, scheme or current_scheme, now
+            )
         for cid in ids:
             old = contacts[cid].tier if scheme is None else contacts[cid].segment
             new = placed[cid].tier if scheme is None else placed[cid].segment
@@ -246,5 +278,6 @@ async def simulate(
             if old != new and len(sample) < first:
                 sample.append(Move(cid, old, new, placed[cid].reason))
         last = ids[-1]
+        await asyncio.sleep(0)  # let waiting requests run between chunks
     moving = sum(1 for old, new in pairs if old != new)
     return Simulation(movement(pairs), moving, sample)
