@@ -13,7 +13,7 @@ from domain.auth import parse_scope
 from domain.errors import DomainError
 from persistence.db import Database, migrate
 from persistence.unit_of_work import UnitOfWorkFactory
-from services import auth
+from services import auth, tiers
 from services.ports import system_clock
 
 
@@ -23,8 +23,11 @@ def _database(settings: Settings) -> tuple[Database, UnitOfWorkFactory]:
 
 
 async def _bootstrap(settings: Settings) -> str | None:
+    """After migrating: place contacts that have no tier yet, and on an empty database
+    issue the admin key."""
     db, uows = _database(settings)
     try:
+        await _place(uows)
         return await auth.bootstrap_admin_key(uows, system_clock())
     finally:
         await db.dispose()
@@ -51,8 +54,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _place(uows: UnitOfWorkFactory) -> None:
+    placed = await tiers.place_unplaced(uows, system_clock())
+    if placed:
+        print(f"placed {placed} contacts that had no tier yet", flush=True)
+
+
+async def _place_only(settings: Settings) -> None:
+    db, uows = _database(settings)
+    try:
+        await _place(uows)
+    finally:
+        await db.dispose()
+
+
 def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings.database_url)
+    asyncio.run(_place_only(settings))
     print(f"database at head: {settings.database_url}")
     return 0
 

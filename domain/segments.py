@@ -45,6 +45,8 @@ def segment_for(
 
 
 def validate_scheme(scheme: SegmentScheme) -> None:
+    if not scheme.segments:
+        raise InvalidInput("give at least one segment", field="segments")
     codes: set[str] = set()
     for position, segment in enumerate(scheme.segments):
         where = f"segments[{position}]"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.contacts import ContactView
+from domain.contacts import ContactView, FunnelStage, Source
 from domain.errors import InvalidInput
 from domain.filters import ContactFilter, matches, validate_filter
 
@@ -136,12 +136,21 @@ def validate_tier_policy(policy: TierPolicy) -> None:
     for name, cap in (("engagementCap", policy.engagement_cap), ("fitCap", policy.fit_cap)):
         if cap <= 0:
             raise InvalidInput(f"{name} must be a positive number of points", field=name)
+    known = {
+        "sourceValues": {s.value for s in Source},
+        "funnelValues": {f.value for f in FunnelStage},
+    }
     for name, table in (
         ("sourceValues", policy.source_values),
         ("funnelValues", policy.funnel_values),
     ):
         if any(not 0 <= v <= 100 for v in table.values()):
             raise InvalidInput(f"{name} must be between 0 and 100", field=name)
+        unknown = set(table) - known[name]
+        if unknown:
+            raise InvalidInput(f"{name}: unknown keys {', '.join(sorted(unknown))}", field=name)
+    if any(points < 0 for points in policy.intent_points.values()):
+        raise InvalidInput("intentPoints must not be negative", field="intentPoints")
     if not 1 <= policy.intent_window_days <= 3650:
         raise InvalidInput("intentWindowDays must be 1-3650", field="intentWindowDays")
     _validate_bands(policy.bands)

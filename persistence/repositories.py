@@ -178,6 +178,11 @@ class ContactRepository(Repository):
         stmt = select(contact_t.c.id).where(contact_t.c.company_id == company_id)
         return [r.id for r in await self._rows(stmt)]
 
+    async def ids_unplaced(self, limit: int) -> list[int]:
+        """Contacts with no tier yet (created before tiers existed)."""
+        stmt = select(contact_t.c.id).where(contact_t.c.tier.is_(None)).order_by(contact_t.c.id)
+        return [r.id for r in await self._rows(stmt.limit(limit))]
+
     async def ids_after(self, last_id: int, limit: int) -> list[int]:
         stmt = select(contact_t.c.id).where(contact_t.c.id > last_id).order_by(contact_t.c.id)
         return [r.id for r in await self._rows(stmt.limit(limit))]
@@ -332,6 +337,10 @@ class TagRepository(Repository):
             set_={"points": contact_tag_t.c.points + points, "last_at": now},
         )
         await self.conn.execute(stmt)
+
+    async def holders(self, tag_id: int) -> list[int]:
+        stmt = select(contact_tag_t.c.contact_id).where(contact_tag_t.c.tag_id == tag_id)
+        return [r.contact_id for r in await self._rows(stmt)]
 
     async def remove(self, contact_id: int, tag_id: int) -> bool:
         result = await self.conn.execute(

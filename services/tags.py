@@ -91,10 +91,13 @@ async def update_tag(uows: UnitOfWorkFactory, code: str, changes: Mapping[str, s
     return updated
 
 
-async def delete_tag(uows: UnitOfWorkFactory, code: str) -> None:
+async def delete_tag(uows: UnitOfWorkFactory, code: str, now: datetime) -> None:
+    """Its holders lose it, and are re-placed (filters may have read the tag)."""
     async with uows(write=True) as uow:
         tag = await _require_tag(uow, code)
+        holders = await uow.tags.holders(tag.id)
         await uow.tags.delete(tag.id)
+        await after_change(uow, holders, now)
         await uow.commit()
 
 

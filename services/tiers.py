@@ -162,6 +162,21 @@ async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = Fals
         await asyncio.sleep(0)  # let waiting requests run between chunks
 
 
+async def place_unplaced(uows: UnitOfWorkFactory, now: datetime) -> int:
+    """Give a tier and segment to contacts that have none (e.g. after upgrading)."""
+    done = 0
+    while True:
+        async with uows(write=True) as uow:
+            ids = await uow.contacts.ids_unplaced(CHUNK)
+            if not ids:
+                return done
+            await uow.contacts.lock(ids)
+            await retier(uow, ids, now)
+            await uow.commit()
+        done += len(ids)
+        await asyncio.sleep(0)
+
+
 async def current_policy(uows: UnitOfWorkFactory) -> TierPolicy:
     async with uows() as uow:
         return (await _current(uow))[0]

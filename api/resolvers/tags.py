@@ -36,7 +36,7 @@ async def update_tag(info: AppInfo, code: str, input: TagUpdateInput) -> Tag:
 
 
 async def delete_tag(info: AppInfo, code: str) -> str:
-    await tags.delete_tag(info.context.uows, code)
+    await tags.delete_tag(info.context.uows, code, info.context.clock())
     return code
 
 

@@ -331,3 +331,66 @@ async def test_the_segmentation_dictionary_lists_rules_weights_tiers_overrides_a
         "| A | Event leads researching |",
     ):
         assert needle in markdown, needle
+
+
+async def test_deleting_a_tag_re_places_its_holders(client, admin_key, write_key):
+    await gql(client, 'mutation { createTag(input: {name: "VIP"}) { id } }', key=admin_key)
+    scheme = 'mutation { updateSegmentScheme(input: {segments: [{code: "VIP", name: "VIPs", filter: {hasAnyTag: ["vip"]}}, {code: "REST", name: "Rest"}]}) { version } }'
+    assert (await gql(client, scheme, key=admin_key)).ok()["updateSegmentScheme"]["version"] == 2
+    await gql(client, UPSERT, {"c": [{"email": "v@x.it"}]}, key=write_key)
+    cid = (
+        await gql(client, 'query { contactByEmail(email: "v@x.it") { id } }', key=write_key)
+    ).ok()["contactByEmail"]["id"]
+    await gql(
+        client,
+        'mutation($id: ID!) { assignTag(contactId: $id, code: "vip") { id } }',
+        {"id": cid},
+        key=write_key,
+    )
+    assert (await gql(client, CARD, {"email": "v@x.it"}, key=write_key)).ok()["contactByEmail"][
+        "segment"
+    ]["code"] == "VIP"
+    await gql(client, 'mutation { deleteTag(code: "vip") }', key=write_key)
+    assert (await gql(client, CARD, {"email": "v@x.it"}, key=write_key)).ok()["contactByEmail"][
+        "segment"
+    ]["code"] == "REST"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"sourceValues": {"EVNT": 80}}, "sourceValues"),
+        ({"funnelValues": {"BUYING": 80}}, "funnelValues"),
+        ({"intentPoints": {"DEMO_REQUEST": -5}}, "intentPoints"),
+    ],
+)
+async def test_unknown_keys_and_negative_intent_are_refused(client, admin_key, changes, field):
+    result = await gql(client, UPDATE, {"input": policy_input(**changes)}, key=admin_key)
+    assert result.codes == ["BAD_USER_INPUT"] and result.errors[0]["extensions"]["field"] == field
+
+
+async def test_an_empty_segment_scheme_is_refused(client, admin_key):
+    result = await gql(
+        client, "mutation { updateSegmentScheme(input: {segments: []}) { version } }", key=admin_key
+    )
+    assert (
+        result.codes == ["BAD_USER_INPUT"] and result.errors[0]["extensions"]["field"] == "segments"
+    )
+
+
+def test_migrate_places_contacts_that_have_no_tier(tmp_path, monkeypatch):
+    import sqlite3
+
+    from api.cli import main
+
+    db = tmp_path / "old.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{db}")
+    assert main(["migrate"]) == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO contact (email, custom_attributes, consent_email, consent_profiling, score, created_at, updated_at) "
+            "VALUES ('old@x.it', '{}', 0, 0, 0, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')"
+        )
+    assert main(["migrate"]) == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT tier, segment FROM contact").fetchone() == ("Tier 1", "F")
