@@ -14,10 +14,10 @@ from domain.errors import InvalidInput
 from domain.scoring import LedgerReason
 from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
+from services.chunks import in_chunks
 from services.ports import Clock, UnitOfWorkFactory
 from services.tiers import after_change
 
-CHUNK = 1000
 log = logging.getLogger("segmento.decay")
 
 
@@ -82,18 +82,15 @@ async def _decay_chunk(
 async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
     """Exact whenever it runs; a second run at the same moment writes nothing."""
     policy = await current_policy(uows)
-    last, changed, points = 0, 0, 0
-    while True:
-        async with uows(write=True) as uow:
-            ids = await uow.contacts.ids_after(last, CHUNK)
-            if not ids:
-                return DecayRun(policy.version, changed, points)
-            await uow.contacts.lock(ids)
-            chunk_changed, chunk_points = await _decay_chunk(uow, ids, policy, now)
-            await after_change(uow, ids, now)
-            await uow.commit()
-        last, changed, points = ids[-1], changed + chunk_changed, points + chunk_points
-        await asyncio.sleep(0)  # let waiting requests run between chunks
+    totals = [0, 0]
+
+    async def work(uow: UnitOfWork, ids: list[int]) -> None:
+        changed, points = await _decay_chunk(uow, ids, policy, now)
+        await after_change(uow, ids, now)
+        totals[0], totals[1] = totals[0] + changed, totals[1] + points
+
+    await in_chunks(uows, work)
+    return DecayRun(policy.version, totals[0], totals[1])
 
 
 async def decay_forever(uows: UnitOfWorkFactory, clock: Clock, interval_seconds: float) -> None:

@@ -18,8 +18,6 @@ from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 
-CHUNK = 1000
-
 
 async def list_fit_rules(uows: UnitOfWorkFactory) -> list[FitRule]:
     async with uows() as uow:

@@ -25,10 +25,9 @@ from domain.tiers import (
 )
 from persistence.tier_repositories import TierChange
 from persistence.unit_of_work import UnitOfWork
+from services.chunks import CHUNK, in_chunks
 from services.fit import refresh_fit
 from services.ports import UnitOfWorkFactory
-
-CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -147,34 +146,21 @@ async def _current(uow: UnitOfWork) -> tuple[TierPolicy, SegmentScheme]:
 
 
 async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = False) -> int:
-    """Every contact (fit points too, with `fit`), in chunks of one short transaction each,
-    so reads keep being served meanwhile."""
-    last, done = 0, 0
-    while True:
-        async with uows(write=True) as uow:
-            ids = await uow.contacts.ids_after(last, CHUNK)
-            if not ids:
-                return done
-            await uow.contacts.lock(ids)
-            await after_change(uow, ids, now, attributes=fit)
-            await uow.commit()
-        last, done = ids[-1], done + len(ids)
-        await asyncio.sleep(0)  # let waiting requests run between chunks
+    """Every contact (fit points too, with `fit`), chunk by chunk; reads keep being served."""
+
+    async def work(uow: UnitOfWork, ids: list[int]) -> None:
+        await after_change(uow, ids, now, attributes=fit)
+
+    return await in_chunks(uows, work)
 
 
 async def place_unplaced(uows: UnitOfWorkFactory, now: datetime) -> int:
     """Give a tier and segment to contacts that have none (e.g. after upgrading)."""
-    done = 0
-    while True:
-        async with uows(write=True) as uow:
-            ids = await uow.contacts.ids_unplaced(CHUNK)
-            if not ids:
-                return done
-            await uow.contacts.lock(ids)
-            await retier(uow, ids, now)
-            await uow.commit()
-        done += len(ids)
-        await asyncio.sleep(0)
+
+    async def work(uow: UnitOfWork, ids: list[int]) -> None:
+        await retier(uow, ids, now)
+
+    return await in_chunks(uows, work, unplaced_only=True)
 
 
 async def current_policy(uows: UnitOfWorkFactory) -> TierPolicy:

@@ -1,0 +1,36 @@
+"""Work over every contact in chunks: one short write transaction per chunk, other requests
+served between chunks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from persistence.unit_of_work import UnitOfWork
+from services.ports import UnitOfWorkFactory
+
+CHUNK = 1000
+
+
+async def in_chunks(
+    uows: UnitOfWorkFactory,
+    work: Callable[[UnitOfWork, list[int]], Awaitable[None]],
+    *,
+    unplaced_only: bool = False,
+) -> int:
+    """Runs `work` on locked chunks of contact ids (all, or those without a tier) and
+    commits each; returns how many contacts were seen."""
+    last, done = 0, 0
+    while True:
+        async with uows(write=True) as uow:
+            if unplaced_only:
+                ids = await uow.contacts.ids_unplaced(CHUNK)
+            else:
+                ids = await uow.contacts.ids_after(last, CHUNK)
+            if not ids:
+                return done
+            await uow.contacts.lock(ids)
+            await work(uow, ids)
+            await uow.commit()
+        last, done = ids[-1], done + len(ids)
+        await asyncio.sleep(0)  # let waiting requests run between chunks
