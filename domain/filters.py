@@ -9,7 +9,8 @@ matches a value condition. Activity is measured from `last_activity_at`, or from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -192,3 +193,42 @@ def conditions_used(node: ContactFilter) -> set[str]:
     for child in (*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])):
         used |= conditions_used(child)
     return used
+
+
+Predicate = Callable[[ContactView], bool]
+
+
+def predicate(node: ContactFilter, now: datetime) -> Predicate:
+    """`matches(node, ·, now)` compiled once: only the conditions the node sets are checked,
+    for evaluating one filter against many contacts."""
+    checks: list[Predicate] = []
+    for attr, wanted in ((attr, getattr(node, name)) for name, attr in IN_FIELDS.items()):
+        if wanted is not None:
+            checks.append(_in_check(attr, frozenset(wanted)))
+    if _has_other_leaves(node):
+        rest = _without_in(node)
+        checks.append(lambda c: _leaves_hold(rest, c, now))
+    checks += [predicate(child, now) for child in node.all_of]
+    if node.any_of:
+        alternatives = [predicate(child, now) for child in node.any_of]
+        checks.append(lambda c: any(p(c) for p in alternatives))
+    if node.not_ is not None:
+        negated = predicate(node.not_, now)
+        checks.append(lambda c: not negated(c))
+    return lambda c: all(check(c) for check in checks)
+
+
+def _in_check(attr: str, wanted: frozenset[object]) -> Predicate:
+    return lambda c: _value(getattr(c, attr)) in wanted
+
+
+def _has_other_leaves(node: ContactFilter) -> bool:
+    return any(
+        getattr(node, f.name) is not None
+        for f in fields(node)
+        if f.name not in ("all_of", "any_of", "not_") and f.name not in IN_FIELDS
+    )
+
+
+def _without_in(node: ContactFilter) -> ContactFilter:
+    return replace(node, all_of=(), any_of=(), not_=None, **dict.fromkeys(IN_FIELDS))

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from domain.contacts import ContactView
 from domain.errors import InvalidInput
-from domain.filters import ContactFilter, matches, validate_filter
+from domain.filters import ContactFilter, Predicate, predicate, validate_filter
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
 
@@ -34,12 +34,22 @@ class SegmentScheme:
     segments: tuple[Segment, ...]
 
 
+def segment_tests(scheme: SegmentScheme, now: datetime) -> list[Predicate]:
+    """The segments' filters compiled once, for placing many contacts."""
+    return [predicate(segment.filter, now) for segment in scheme.segments]
+
+
 def segment_for(
-    scheme: SegmentScheme, view: ContactView, signals: Mapping[str, int], now: datetime
+    scheme: SegmentScheme,
+    view: ContactView,
+    signals: Mapping[str, int],
+    now: datetime,
+    tests: list[Predicate] | None = None,
 ) -> Segment | None:
-    for segment in scheme.segments:
+    tests = tests if tests is not None else segment_tests(scheme, now)
+    for segment, test in zip(scheme.segments, tests, strict=True):
         enough = all(signals.get(t, 0) >= n for t, n in segment.min_signals.items())
-        if enough and matches(segment.filter, view, now):
+        if enough and test(view):
             return segment
     return None
 

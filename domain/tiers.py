@@ -17,7 +17,7 @@ from datetime import datetime
 
 from domain.contacts import ContactView, FunnelStage, Source
 from domain.errors import InvalidInput
-from domain.filters import ContactFilter, matches, validate_filter
+from domain.filters import ContactFilter, Predicate, predicate, validate_filter
 
 CRITERIA = ("engagement", "fit", "source", "funnel", "intent")
 
@@ -103,19 +103,32 @@ def band_for(bands: tuple[TierBand, ...], index: float) -> TierBand:
     return chosen
 
 
-def _override_matches(rule: Override, view: ContactView, engagement: float, now: datetime) -> bool:
+def _override_matches(
+    rule: Override, view: ContactView, engagement: float, test: Predicate
+) -> bool:
     if rule.min_engagement is not None and engagement < rule.min_engagement:
         return False
     if rule.below_engagement is not None and engagement >= rule.below_engagement:
         return False
-    return rule.filter is None or matches(rule.filter, view, now)
+    return rule.filter is None or test(view)
 
 
-def decide(policy: TierPolicy, inputs: TierInputs, now: datetime) -> TierDecision:
+def override_tests(policy: TierPolicy, now: datetime) -> list[Predicate]:
+    """The overrides' filters compiled once, for deciding many contacts."""
+    return [predicate(o.filter or ContactFilter(), now) for o in policy.overrides]
+
+
+def decide(
+    policy: TierPolicy,
+    inputs: TierInputs,
+    now: datetime,
+    tests: list[Predicate] | None = None,
+) -> TierDecision:
     values = criteria(policy, inputs)
     index = tier_index(policy, values)
-    for rule in policy.overrides:
-        if _override_matches(rule, inputs.view, values["engagement"], now):
+    tests = tests if tests is not None else override_tests(policy, now)
+    for rule, test in zip(policy.overrides, tests, strict=True):
+        if _override_matches(rule, inputs.view, values["engagement"], test):
             return TierDecision(rule.tier, index, values, f"override: {rule.name}")
     band = band_for(policy.bands, index)
     strongest = max(CRITERIA, key=lambda c: policy.weights[c] * values[c])

@@ -13,7 +13,7 @@ from domain.contacts import Contact
 from domain.errors import NotFound
 from domain.filters import conditions_used
 from domain.pagination import Page, PageRequest
-from domain.segments import SegmentScheme, segment_for, validate_scheme
+from domain.segments import SegmentScheme, segment_for, segment_tests, validate_scheme
 from domain.tiers import (
     Movement,
     TierInputs,
@@ -21,6 +21,7 @@ from domain.tiers import (
     decide,
     lead_status,
     movement,
+    override_tests,
     validate_tier_policy,
 )
 from persistence.tier_repositories import TierChange
@@ -69,16 +70,18 @@ async def place(
     points = await uow.tiers.points(ids)
     signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
     out: dict[int, Placement] = {}
+    override_checks, segment_checks = override_tests(policy, now), segment_tests(scheme, now)
     for cid, contact in contacts.items():
         company = companies.get(contact.company_id) if contact.company_id else None
         tag_points = {ct.tag.code: ct.points for ct in held.get(cid, [])}
         view = contact.view(tag_points, company.company_type if company else None)
         behaviour, fit = points.get(cid, (0, 0))
-        decision = decide(policy, TierInputs(view, behaviour, fit, signals.get(cid, {})), now)
+        inputs = TierInputs(view, behaviour, fit, signals.get(cid, {}))
+        decision = decide(policy, inputs, now, override_checks)
         status = lead_status(policy, decision.tier)
         company_type = company.company_type if company else None
         placed = contact.view(tag_points, company_type, (decision.tier, status))
-        segment = segment_for(scheme, placed, signals.get(cid, {}), now)
+        segment = segment_for(scheme, placed, signals.get(cid, {}), now, segment_checks)
         out[cid] = Placement(
             decision.tier,
             decision.index,
