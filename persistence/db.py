@@ -51,13 +51,13 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and session factory; on SQLite, writers take turns in this process."""
 
-    def __init__(self, url: str, *, echo: bool = False, inline_sqlite: bool = True) -> None:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_url(url)
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"echo": echo}
-        if path is not None and inline_sqlite:
+        if path is not None:
             kwargs["async_creator"] = inline_creator(str(path))
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)

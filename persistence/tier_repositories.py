@@ -80,18 +80,26 @@ def _change(row: Row[Any]) -> TierChange:
 
 
 class TierRepository(Repository):
-    async def policy(self, version: int | None = None) -> TierPolicy | None:
-        stmt = select(policy_t).order_by(policy_t.c.version.desc()).limit(1)
+    async def _version(self, table: Table, version: int | None) -> Row[Any] | None:
+        """The given version of a versioned table, or its latest."""
         if version is not None:
-            stmt = select(policy_t).where(policy_t.c.version == version)
-        row = (await self.conn.execute(stmt)).first()
+            stmt = select(table).where(table.c.version == version)
+        else:
+            stmt = select(table).order_by(table.c.version.desc()).limit(1)
+        return (await self.conn.execute(stmt)).first()
+
+    async def _add(
+        self, table: Table, version: int, body: dict[str, Any], comment: str | None, now: datetime
+    ) -> None:
+        row = {"version": version, "body": body, "comment": comment, "created_at": now}
+        await self.conn.execute(insert(table).values(**row))
+
+    async def policy(self, version: int | None = None) -> TierPolicy | None:
+        row = await self._version(policy_t, version)
         return policy_from_dict(row.version, row.body) if row else None
 
     async def scheme(self, version: int | None = None) -> SegmentScheme | None:
-        stmt = select(scheme_t).order_by(scheme_t.c.version.desc()).limit(1)
-        if version is not None:
-            stmt = select(scheme_t).where(scheme_t.c.version == version)
-        row = (await self.conn.execute(stmt)).first()
+        row = await self._version(scheme_t, version)
         return scheme_from_dict(row.version, row.body) if row else None
 
     async def versions(self, kind: str) -> list[tuple[int, str | None, datetime]]:
@@ -100,12 +108,10 @@ class TierRepository(Repository):
         return [tuple(r) for r in await self._rows(stmt.order_by(table.c.version.desc()))]
 
     async def add_policy(self, policy: TierPolicy, comment: str | None, now: datetime) -> None:
-        row = {"version": policy.version, "body": policy_to_dict(policy), "comment": comment}
-        await self.conn.execute(insert(policy_t).values(**row, created_at=now))
+        await self._add(policy_t, policy.version, policy_to_dict(policy), comment, now)
 
     async def add_scheme(self, scheme: SegmentScheme, comment: str | None, now: datetime) -> None:
-        row = {"version": scheme.version, "body": scheme_to_dict(scheme), "comment": comment}
-        await self.conn.execute(insert(scheme_t).values(**row, created_at=now))
+        await self._add(scheme_t, scheme.version, scheme_to_dict(scheme), comment, now)
 
     async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(behavioural points, fit points) per contact."""

@@ -17,20 +17,23 @@ async def in_chunks(
     work: Callable[[UnitOfWork, list[int]], Awaitable[None]],
     *,
     unplaced_only: bool = False,
+    write: bool = True,
 ) -> int:
-    """Runs `work` on locked chunks of contact ids (all, or those without a tier) and
-    commits each; returns how many contacts were seen."""
+    """Runs `work` on chunks of contact ids (all, or those without a tier); with `write`,
+    each chunk is locked and committed. Returns how many contacts were seen."""
     last, done = 0, 0
     while True:
-        async with uows(write=True) as uow:
+        async with uows(write=write) as uow:
             if unplaced_only:
                 ids = await uow.contacts.ids_unplaced(CHUNK)
             else:
                 ids = await uow.contacts.ids_after(last, CHUNK)
             if not ids:
                 return done
-            await uow.contacts.lock(ids)
+            if write:
+                await uow.contacts.lock(ids)
             await work(uow, ids)
-            await uow.commit()
+            if write:
+                await uow.commit()
         last, done = ids[-1], done + len(ids)
         await asyncio.sleep(0)  # let waiting requests run between chunks

@@ -3,7 +3,6 @@ re-computed for everyone when the policy or the scheme changes, and logged with 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from domain.tiers import (
 )
 from persistence.tier_repositories import TierChange
 from persistence.unit_of_work import UnitOfWork
-from services.chunks import CHUNK, in_chunks
+from services.chunks import in_chunks
 from services.fit import refresh_fit
 from services.ports import UnitOfWorkFactory
 
@@ -264,24 +263,18 @@ async def simulate(
         validate_scheme(scheme)
     pairs: list[tuple[str | None, str | None]] = []
     sample: list[Move] = []
-    last = 0
-    while True:
-        async with uows() as uow:
-            ids = await uow.contacts.ids_after(last, CHUNK)
-            if not ids:
-                break
-            current_policy, current_scheme = await _current(uow)
-            contacts = await uow.contacts.get_many(ids)
-            placed = await place(
-                uow, contacts, policy or current_policy, scheme or current_scheme, now
-            )
+
+    async def work(uow: UnitOfWork, ids: list[int]) -> None:
+        current_policy, current_scheme = await _current(uow)
+        contacts = await uow.contacts.get_many(ids)
+        placed = await place(uow, contacts, policy or current_policy, scheme or current_scheme, now)
         for cid in ids:
             old = contacts[cid].tier if scheme is None else contacts[cid].segment
             new = placed[cid].tier if scheme is None else placed[cid].segment
             pairs.append((old, new))
             if old != new and len(sample) < first:
                 sample.append(Move(cid, old, new, placed[cid].reason))
-        last = ids[-1]
-        await asyncio.sleep(0)  # let waiting requests run between chunks
+
+    await in_chunks(uows, work, write=False)
     moving = sum(1 for old, new in pairs if old != new)
     return Simulation(movement(pairs), moving, sample)
