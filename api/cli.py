@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -50,6 +51,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         f"Segmento on http://{args.host}:{args.port}/graphql ({settings.database_url})", flush=True
     )
     app = create_app(Settings(**{**settings.__dict__, "migrate_on_start": False}))
+    # Everything alive now (modules, schema, app) lives as long as the process: kept out of
+    # the collector's full passes, which otherwise walk it again and again under load
+    # (1.2 s of a 10 s re-tier of 200,000 contacts, measured with gc.callbacks).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.errors import InvalidInput
 
@@ -223,6 +223,25 @@ class ContactView:
     def tags(self) -> frozenset[str]:
         return frozenset(self.tag_points)
 
+    def placed(self, tier: str | None, lead_status: str | None) -> ContactView:
+        """The same contact seen with another tier and lead status."""
+        return ContactView(
+            self.id, self.email, self.score, tier, self.segment, lead_status, self.sector,
+            self.region, self.city, self.contact_type, self.company_type, self.company_id,
+            self.source, self.funnel_stage, self.created_at, self.last_activity_at,
+            self.tag_points,
+        )  # fmt: skip
+
+
+class Standing(NamedTuple):
+    """Where a contact is placed: tier, index, reason, lead status and segment."""
+
+    tier: str | None
+    tier_index: float | None
+    tier_reason: str | None
+    lead_status: str | None
+    segment: str | None
+
 
 @dataclass(frozen=True)
 class Company:
@@ -267,21 +286,3 @@ class Contact:
     tier_reason: str | None = None
     segment: str | None = None
     lead_status: str | None = None
-
-    def view(
-        self,
-        tag_points: Mapping[str, int],
-        company_type: CompanyType | None,
-        placed: tuple[str, str] | None = None,
-    ) -> ContactView:
-        """What filters look at, given the contact's tags and its company's type; `placed`
-        is a (tier, lead status) to see instead of the stored ones."""
-        tier, status = placed or (self.tier, self.lead_status)
-        return ContactView(
-            id=self.id, email=self.email, score=self.score, tier=tier,
-            segment=self.segment, lead_status=status, sector=self.sector,
-            region=self.region, city=self.city, contact_type=self.contact_type,
-            company_type=company_type, company_id=self.company_id, source=self.source,
-            funnel_stage=self.funnel_stage, created_at=self.created_at,
-            last_activity_at=self.last_activity_at, tag_points=dict(tag_points),
-        )  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 
 from domain.contacts import ContactView
 from domain.errors import InvalidInput
@@ -215,11 +216,14 @@ def predicate(node: ContactFilter, now: datetime) -> Predicate:
     if node.not_ is not None:
         negated = predicate(node.not_, now)
         checks.append(lambda c: not negated(c))
+    if len(checks) == 1:
+        return checks[0]
     return lambda c: all(check(c) for check in checks)
 
 
 def _in_check(attr: str, wanted: frozenset[object]) -> Predicate:
-    return lambda c: _value(getattr(c, attr)) in wanted
+    read = attrgetter(attr)
+    return lambda c: _value(read(c)) in wanted
 
 
 def _has_other_leaves(node: ContactFilter) -> bool:

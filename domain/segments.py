@@ -48,7 +48,8 @@ def segment_for(
 ) -> Segment | None:
     tests = tests if tests is not None else segment_tests(scheme, now)
     for segment, test in zip(scheme.segments, tests, strict=True):
-        enough = all(signals.get(t, 0) >= n for t, n in segment.min_signals.items())
+        needs = segment.min_signals
+        enough = not needs or all(signals.get(t, 0) >= n for t, n in needs.items())
         if enough and test(view):
             return segment
     return None

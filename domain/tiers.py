@@ -78,9 +78,10 @@ def _ratio(points: int, cap: int) -> float:
 
 def criteria(policy: TierPolicy, inputs: TierInputs) -> dict[str, float]:
     view = inputs.view
-    source = view.source.value if view.source else None
-    stage = view.funnel_stage.value if view.funnel_stage else None
-    intent = sum(policy.intent_points.get(t, 0) * n for t, n in inputs.signals.items())
+    # Source and FunnelStage are StrEnums: a member finds its value's key.
+    source, stage = view.source, view.funnel_stage
+    signals = inputs.signals
+    intent = sum(policy.intent_points.get(t, 0) * n for t, n in signals.items()) if signals else 0
     return {
         "engagement": _ratio(inputs.behaviour_points, policy.engagement_cap),
         "fit": _ratio(inputs.fit_points, policy.fit_cap),
@@ -125,13 +126,26 @@ def decide(
     tests: list[Predicate] | None = None,
 ) -> TierDecision:
     values = criteria(policy, inputs)
-    index = tier_index(policy, values)
+    w = policy.weights
+    # tier_index() spelled out: the same sum in the same order, without a generator per
+    # contact (this runs for every contact when a policy changes).
+    index = round(
+        (
+            w["engagement"] * values["engagement"]
+            + w["fit"] * values["fit"]
+            + w["source"] * values["source"]
+            + w["funnel"] * values["funnel"]
+            + w["intent"] * values["intent"]
+        )
+        / 100.0,
+        2,
+    )
     tests = tests if tests is not None else override_tests(policy, now)
     for rule, test in zip(policy.overrides, tests, strict=True):
         if _override_matches(rule, inputs.view, values["engagement"], test):
             return TierDecision(rule.tier, index, values, f"override: {rule.name}")
     band = band_for(policy.bands, index)
-    strongest = max(CRITERIA, key=lambda c: policy.weights[c] * values[c])
+    strongest = max(CRITERIA, key=lambda c: w[c] * values[c])
     return TierDecision(
         band.name, index, values, f"index {index:g} >= {band.min_index:g} (mostly {strongest})"
     )

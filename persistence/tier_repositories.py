@@ -15,7 +15,7 @@ from domain.pagination import Page, PageRequest
 from domain.scoring import LedgerReason
 from domain.segments import SegmentScheme
 from domain.tiers import TierPolicy
-from persistence.base import Repository
+from persistence.base import Repository, execute_plain_many
 from persistence.scoring_repositories import id_page
 from persistence.tables import metadata
 
@@ -130,7 +130,7 @@ class TierRepository(Repository):
         self, updates: Sequence[Mapping[str, Any]], changes: Iterable[Mapping[str, Any]]
     ) -> None:
         if updates:
-            await self.conn.execute(SET_TIER, list(updates))
+            await execute_plain_many(self.conn, SET_TIER, updates)
         rows = list(changes)
         if rows:
             await self.conn.execute(insert(change_t), rows)

@@ -3,12 +3,12 @@ re-computed for everyone when the policy or the scheme changes, and logged with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.contacts import Contact
+from domain.contacts import Standing
 from domain.errors import NotFound
 from domain.filters import conditions_used
 from domain.pagination import Page, PageRequest
@@ -30,15 +30,6 @@ from services.fit import refresh_fit
 from services.ports import UnitOfWorkFactory
 
 
-@dataclass(frozen=True)
-class Placement:
-    tier: str
-    index: float
-    reason: str
-    lead_status: str
-    segment: str | None
-
-
 async def after_change(
     uow: UnitOfWork, contact_ids: Iterable[int], now: datetime, *, attributes: bool = False
 ) -> None:
@@ -53,45 +44,42 @@ async def after_change(
 
 
 async def place(
-    uow: UnitOfWork,
-    contacts: Mapping[int, Contact],
-    policy: TierPolicy,
-    scheme: SegmentScheme,
-    now: datetime,
-) -> dict[int, Placement]:
-    """Where each contact belongs under `policy` and `scheme` (nothing written)."""
-    ids = list(contacts)
+    uow: UnitOfWork, ids: Sequence[int], policy: TierPolicy, scheme: SegmentScheme, now: datetime
+) -> dict[int, tuple[Standing, Standing]]:
+    """Where each contact stands now and where it belongs under `policy` and `scheme`
+    (nothing written)."""
     used = _conditions(policy, scheme)
-    held = await uow.tags.for_contacts(ids) if used & TAG_CONDITIONS else {}
-    company_ids = {c.company_id for c in contacts.values() if c.company_id is not None}
-    wants_companies = "company_type_in" in used and company_ids
-    companies = await uow.companies.get_many(company_ids) if wants_companies else {}
+    views = await uow.contacts.placement_views(
+        ids, tags=bool(used & TAG_CONDITIONS), dates=bool(used & DATE_CONDITIONS)
+    )
     points = await uow.tiers.points(ids)
     signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
-    out: dict[int, Placement] = {}
     override_checks, segment_checks = override_tests(policy, now), segment_tests(scheme, now)
-    for cid, contact in contacts.items():
-        company = companies.get(contact.company_id) if contact.company_id else None
-        tag_points = {ct.tag.code: ct.points for ct in held.get(cid, [])}
-        view = contact.view(tag_points, company.company_type if company else None)
+    out: dict[int, tuple[Standing, Standing]] = {}
+    no_signals: dict[str, int] = {}
+    for cid, (view, standing) in views.items():
         behaviour, fit = points.get(cid, (0, 0))
-        inputs = TierInputs(view, behaviour, fit, signals.get(cid, {}))
-        decision = decide(policy, inputs, now, override_checks)
+        recent = signals.get(cid, no_signals)
+        decision = decide(policy, TierInputs(view, behaviour, fit, recent), now, override_checks)
         status = lead_status(policy, decision.tier)
-        company_type = company.company_type if company else None
-        placed = contact.view(tag_points, company_type, (decision.tier, status))
-        segment = segment_for(scheme, placed, signals.get(cid, {}), now, segment_checks)
-        out[cid] = Placement(
-            decision.tier,
-            decision.index,
-            decision.reason,
-            status,
-            segment.code if segment else None,
+        if (decision.tier, status) != (view.tier, view.lead_status):
+            view = view.placed(decision.tier, status)
+        segment = segment_for(scheme, view, recent, now, segment_checks)
+        out[cid] = (
+            standing,
+            Standing(
+                decision.tier,
+                decision.index,
+                decision.reason,
+                status,
+                segment.code if segment else None,
+            ),
         )
     return out
 
 
 TAG_CONDITIONS = {"has_any_tag", "has_all_tags", "tag_points"}
+DATE_CONDITIONS = {"created_between", "last_activity_within_days", "last_activity_older_than_days"}
 
 
 def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
@@ -106,32 +94,25 @@ def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
 
 async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     policy, scheme = await _current(uow)
-    contacts = await uow.contacts.get_many(ids)
-    placements = await place(uow, contacts, policy, scheme, now)
     updates: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    for cid, p in placements.items():
-        current = contacts[cid]
-        if _unchanged(current, p):
+    for cid, (current, p) in (await place(uow, ids, policy, scheme, now)).items():
+        if current == p:
             continue
         updates.append(
-            {"cid": cid, "tier": p.tier, "tier_index": p.index, "tier_reason": p.reason,
+            {"cid": cid, "tier": p.tier, "tier_index": p.tier_index, "tier_reason": p.tier_reason,
              "tier_version": policy.version, "lead_status": p.lead_status,
              "segment": p.segment, "segment_version": scheme.version}
         )  # fmt: skip
         if current.tier != p.tier:
-            changes.append(_log(cid, "TIER", current.tier, p.tier, policy.version, p.reason, now))
+            reason = p.tier_reason or ""
+            changes.append(_log(cid, "TIER", current.tier, p.tier, policy.version, reason, now))
         if current.segment != p.segment:
             reason = f"first matching segment of scheme v{scheme.version}"
             changes.append(
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
     await uow.tiers.apply(updates, changes)
-
-
-def _unchanged(contact: Contact, p: Placement) -> bool:
-    return (contact.tier, contact.tier_index, contact.tier_reason, contact.lead_status,
-            contact.segment) == (p.tier, p.index, p.reason, p.lead_status, p.segment)  # fmt: skip
 
 
 def _log(
@@ -266,14 +247,13 @@ async def simulate(
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
         current_policy, current_scheme = await _current(uow)
-        contacts = await uow.contacts.get_many(ids)
-        placed = await place(uow, contacts, policy or current_policy, scheme or current_scheme, now)
-        for cid in ids:
-            old = contacts[cid].tier if scheme is None else contacts[cid].segment
-            new = placed[cid].tier if scheme is None else placed[cid].segment
+        placed = await place(uow, ids, policy or current_policy, scheme or current_scheme, now)
+        for cid, (before, after) in placed.items():
+            old = before.tier if scheme is None else before.segment
+            new = after.tier if scheme is None else after.segment
             pairs.append((old, new))
             if old != new and len(sample) < first:
-                sample.append(Move(cid, old, new, placed[cid].reason))
+                sample.append(Move(cid, old, new, after.tier_reason or ""))
 
     await in_chunks(uows, work, write=False)
     moving = sum(1 for old, new in pairs if old != new)

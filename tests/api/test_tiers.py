@@ -143,6 +143,18 @@ async def test_the_default_policy_reads_back_with_its_overrides_as_filter_inputs
                                       "belowEngagement": None}  # fmt: skip
 
 
+async def test_segments_on_creation_and_activity_dates_read_the_dates(client, admin_key, write_key):
+    """Re-tiering reads creation and activity times only when a filter needs them."""
+    await gql(client, UPSERT, {"c": [{"email": "d@x.it"}]}, key=write_key)
+    scheme = """mutation { updateSegmentScheme(input: {segments: [
+      {code: "OLD", name: "Created before 2000", filter: {createdBetween: {end: "2000-01-01T00:00:00Z"}}},
+      {code: "ACTIVE", name: "Active this week", filter: {lastActivityWithinDays: 7}},
+      {code: "REST", name: "Rest"}]}) { version } }"""
+    assert (await gql(client, scheme, key=admin_key)).ok()["updateSegmentScheme"]["version"] == 2
+    card = (await gql(client, CARD, {"email": "d@x.it"}, key=write_key)).ok()["contactByEmail"]
+    assert card["segment"]["code"] == "ACTIVE"
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

@@ -172,6 +172,9 @@ def test_every_contact_maps_to_exactly_one_tier(policy, view, behaviour, fit, si
     validate_tier_policy(policy)
     decision = decide(policy, TierInputs(view, behaviour, fit, signals), NOW)
     assert 0 <= decision.index <= 100
+    assert decision.index == tier_index(
+        policy, criteria(policy, TierInputs(view, behaviour, fit, signals))
+    )
     containing = [
         band for band, upper in zip(policy.bands, [*policy.bands[1:], None], strict=True)
         if band.min_index <= decision.index and (upper is None or decision.index < upper.min_index)
