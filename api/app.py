@@ -14,14 +14,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.bus import EventBus
+from api.live import LiveHub
 from api.metrics import Metrics, RequestMiddleware
 from api.schema import build_schema
 from api.settings import Settings
 from api.view import SegmentoGraphQL
 from persistence.db import Database, migrate
 from persistence.unit_of_work import UnitOfWorkFactory
-from services.decay import decay_forever
+from services import live
+from services.decay import run_decay
 from services.ports import Clock, system_clock
+from services.scheduler import every
 
 log = logging.getLogger("segmento")
 
@@ -30,15 +34,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     settings = settings or Settings.from_env()
     metrics = Metrics()
     db = Database(settings.database_url)
-    uows = UnitOfWorkFactory(db)
+    bus = EventBus(settings.broadcast_url, UnitOfWorkFactory(db))
+    uows = UnitOfWorkFactory(db, publish=bus.publish)
+    hub = LiveHub(uows, buffer=settings.subscriber_buffer)
+    bus.listeners.append(hub.on_events)
     view = SegmentoGraphQL(
         build_schema(settings),
         uows=uows,
         clock=clock,
         metrics=metrics,
+        hub=hub,
         graphql_ide="graphiql" if settings.graphiql else None,
         connection_init_wait_timeout=timedelta(seconds=10),
         max_subscriptions_per_connection=50,
+        keep_alive=True,
+        keep_alive_interval=settings.keep_alive_seconds,
     )
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -53,17 +63,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await asyncio.to_thread(migrate, settings.database_url)
-        background: list[asyncio.Task[None]] = []
-        if settings.decay_interval_seconds > 0:
-            background.append(
-                asyncio.create_task(decay_forever(uows, clock, settings.decay_interval_seconds))
-            )
+        await bus.start()
+        retention = timedelta(days=settings.event_retention_days)
+        jobs = [
+            (settings.decay_interval_seconds, lambda: run_decay(uows, clock()), "decay run"),
+            (settings.prune_interval_seconds, lambda: live.prune(uows, clock(), retention),
+             "event log pruning"),
+        ]  # fmt: skip
+        background = [asyncio.create_task(every(*job)) for job in jobs if job[0] > 0]
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await bus.stop()
             await db.dispose()
 
     app = Starlette(
@@ -80,5 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     app.state.db = db
     app.state.uows = uows
+    app.state.bus = bus
+    app.state.hub = hub
     app.state.metrics = metrics
     return app

@@ -82,6 +82,7 @@ class Context:
     principal: Principal | None = None
     auth_problem: str | None = None
     connection_params: Any = None
+    hub: Any = None  # api.live.LiveHub on WebSocket connections
     request: Any = None
     response: Any = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -24,6 +24,10 @@ class Settings:
     max_tokens: int = 5_000
     graphiql: bool = True
     decay_interval_seconds: float = 3600.0
+    event_retention_days: float = 7.0
+    prune_interval_seconds: float = 3600.0
+    subscriber_buffer: int = 1000
+    keep_alive_seconds: float = 15.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -38,4 +42,8 @@ class Settings:
             max_tokens=_int("SEGMENTO_MAX_TOKENS", 5_000),
             graphiql=os.environ.get("SEGMENTO_GRAPHIQL", "1") != "0",
             decay_interval_seconds=float(os.environ.get("SEGMENTO_DECAY_INTERVAL_SECONDS", "3600")),
+            event_retention_days=float(os.environ.get("SEGMENTO_EVENT_RETENTION_DAYS", "7")),
+            prune_interval_seconds=float(os.environ.get("SEGMENTO_PRUNE_INTERVAL_SECONDS", "3600")),
+            subscriber_buffer=_int("SEGMENTO_SUBSCRIBER_BUFFER", 1000),
+            keep_alive_seconds=float(os.environ.get("SEGMENTO_KEEP_ALIVE_SECONDS", "15")),
         )

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -42,12 +42,19 @@ def bearer_token(header: str | None) -> str | None:
 
 class SegmentoGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, schema: Any, uows: UnitOfWorkFactory, clock: Clock, metrics: Metrics, **kwargs: Any
+        self,
+        schema: Any,
+        uows: UnitOfWorkFactory,
+        clock: Clock,
+        metrics: Metrics,
+        hub: Any = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.uows = uows
         self.clock = clock
         self.metrics = metrics
+        self.hub = hub
         self.key_cache = auth.KeyCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -77,7 +84,21 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         if isinstance(request, Request):
             response.segmento_context = context
             await self.authenticate(context, request.headers.get("authorization"))
+        else:
+            context.hub = self.hub
         return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """WebSocket clients authenticate in connection_init: {"authorization": "Bearer <key>"}.
+        A missing or bad key closes the socket (4403 on graphql-transport-ws; a
+        connection_error on graphql-ws); read scope suffices for subscriptions."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("authorization") or params.get("Authorization")
+        await self.authenticate(context, header if isinstance(header, str) else None)
+        if context.principal is None:
+            raise ConnectionRejectionError(
+                {"message": context.auth_problem, "code": "UNAUTHENTICATED"}
+            )
 
     async def authenticate(self, context: Context, header: str | None) -> None:
         token = bearer_token(header)

@@ -84,6 +84,7 @@ def policy_to_dict(policy: TierPolicy) -> dict[str, Any]:
             }
             for o in policy.overrides
         ],
+        "hot_score": policy.hot_score,
     }
 
 
@@ -108,6 +109,7 @@ def policy_from_dict(version: int, data: dict[str, Any]) -> TierPolicy:
             )
             for o in data.get("overrides", [])
         ),
+        hot_score=data.get("hot_score"),
     )
 
 

@@ -32,6 +32,10 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class CursorExpired(DomainError):
+    code = "CURSOR_EXPIRED"
+
+
 def check_batch(size: int, limit: int, what: str, field: str) -> None:
     """Batch mutations take 1..limit items; anything else is refused whole."""
     if size == 0:

@@ -52,6 +52,9 @@ class TierPolicy:
     intent_window_days: int
     bands: tuple[TierBand, ...]
     overrides: tuple[Override, ...] = ()
+    # A contact becomes a hot lead on entering the top tier, or when its behavioural score
+    # reaches this many points (None: the top tier only).
+    hot_score: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ def validate_tier_policy(policy: TierPolicy) -> None:
     if sum(policy.weights.values()) != 100:
         total = sum(policy.weights.values())
         raise InvalidInput(f"weights must sum to 100, they sum to {total}", field="weights")
+    if policy.hot_score is not None and policy.hot_score < 1:
+        raise InvalidInput("hotScore must be at least 1 point (or null)", field="hotScore")
     for name, cap in (("engagementCap", policy.engagement_cap), ("fitCap", policy.fit_cap)):
         if cap <= 0:
             raise InvalidInput(f"{name} must be a positive number of points", field=name)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, case, delete, func, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.auth import ApiKey, Scope
 from domain.contacts import (
@@ -151,6 +152,10 @@ ADD_SCORE = (
 
 
 class ContactRepository(Repository):
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.moved: dict[int, int] = {}
+
     async def get(self, contact_id: int) -> Contact | None:
         rows = await self.get_many([contact_id])
         return rows.get(contact_id)
@@ -228,9 +233,12 @@ class ContactRepository(Repository):
             await self.conn.execute(stmt.order_by(contact_t.c.id).with_for_update())
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
-        """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL."""
+        """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL.
+        The deltas are summed per contact in `moved` (for score-change events)."""
         if changes:
             await self.conn.execute(ADD_SCORE, list(changes))
+            for change in changes:
+                self.moved[change["cid"]] = self.moved.get(change["cid"], 0) + change["delta"]
 
     async def scores(self, ids: Iterable[int]) -> dict[int, int]:
         rows = (await self.conn.execute(SCORES_BY_ID, {"ids": list(ids)})).all()

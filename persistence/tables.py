@@ -232,3 +232,29 @@ class TierChangeRow(SQLModel, table=True):
     version: int
     reason: str = Field(max_length=300)
     at: datetime = _at()
+
+
+class EventRow(SQLModel, table=True):
+    """The event log subscriptions replay from: cursors only grow (AUTOINCREMENT on SQLite,
+    so pruning never lets a cursor be reused)."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_contact_id", "contact_id", "cursor"),
+        {"sqlite_autoincrement": True},
+    )
+
+    cursor: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=20)
+    contact_id: int
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _at(index=True)
+
+
+class EventWatermarkRow(SQLModel, table=True):
+    """One row: the highest cursor pruning has removed (older cursors cannot resume)."""
+
+    __tablename__ = "event_watermark"
+
+    id: int = Field(primary_key=True)
+    pruned_through: int = 0

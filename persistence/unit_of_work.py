@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
+from domain.events import Event
 from persistence.db import Database
+from persistence.event_log import EventLog
 from persistence.repositories import (
     ApiKeyRepository,
     CompanyRepository,
@@ -28,9 +31,10 @@ class UnitOfWork:
     that concurrent writers queue here instead of failing with "database is locked".
     """
 
-    def __init__(self, db: Database, *, write: bool) -> None:
+    def __init__(self, db: Database, *, write: bool, publish: Publisher | None = None) -> None:
         self.db = db
         self.write = write
+        self._publish = publish
         self._locked = False
 
     async def __aenter__(self) -> UnitOfWork:
@@ -52,6 +56,7 @@ class UnitOfWork:
         self.ledger = LedgerRepository(self.conn)
         self.decay_policies = DecayPolicyRepository(self.conn)
         self.tiers = TierRepository(self.conn)
+        self.events = EventLog(self.conn)
         return self
 
     async def __aexit__(
@@ -72,12 +77,22 @@ class UnitOfWork:
             self.db.write_lock.release()
 
     async def commit(self) -> None:
+        """Appends the queued events, commits, and only then publishes them (a rolled-back
+        unit publishes nothing). On SQLite this runs under the write lock, so events are
+        published in cursor order."""
+        events = await self.events.flush()
         await self.conn.commit()
+        if events and self._publish is not None:
+            await self._publish(events)
+
+
+Publisher = Callable[[list[Event]], Awaitable[None]]
 
 
 class UnitOfWorkFactory:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, publish: Publisher | None = None) -> None:
         self.db = db
+        self.publish = publish
 
     def __call__(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.db, write=write)
+        return UnitOfWork(self.db, write=write, publish=self.publish)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -15,7 +14,7 @@ from domain.scoring import LedgerReason
 from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
 from services.chunks import in_chunks
-from services.ports import Clock, UnitOfWorkFactory
+from services.ports import UnitOfWorkFactory
 from services.tiers import after_change
 
 log = logging.getLogger("segmento.decay")
@@ -91,14 +90,3 @@ async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
 
     await in_chunks(uows, work)
     return DecayRun(policy.version, totals[0], totals[1])
-
-
-async def decay_forever(uows: UnitOfWorkFactory, clock: Clock, interval_seconds: float) -> None:
-    """The in-server scheduler: a decay run every interval; failures are logged, not fatal."""
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            result = await run_decay(uows, clock())
-            log.info("decay run: %s", result)
-        except Exception:  # keep the scheduler alive; the next run retries
-            log.exception("decay run failed")

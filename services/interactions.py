@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from domain import events
 from domain.contacts import clean_attributes, normalise_email
 from domain.errors import DomainError, InvalidInput, NotFound, check_batch, parse_id
 from domain.pagination import Page, PageRequest
@@ -242,9 +243,11 @@ class _Batch:
         deltas: defaultdict[int, int] = defaultdict(int)
         latest: dict[int, datetime] = {}
         for index, (contact_id, named) in self.recorded.items():
-            at = self.items[index].occurred_at
-            deltas[contact_id] += sum(a.points for a, _ in named)
-            latest[contact_id] = max(at, latest.get(contact_id, at))
+            item = self.items[index]
+            points = sum(a.points for a, _ in named)
+            deltas[contact_id] += points
+            latest[contact_id] = max(item.occurred_at, latest.get(contact_id, item.occurred_at))
+            self.uow.events.add([events.interaction(contact_id, item.type, points, self.now)])
         await self.uow.contacts.add_scores(
             [
                 {"cid": cid, "delta": deltas[cid], "activity": at, "now": self.now}

@@ -3,13 +3,15 @@ re-computed for everyone when the policy or the scheme changes, and logged with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.contacts import Standing
+from domain import events
+from domain.contacts import ContactView, Standing
 from domain.errors import NotFound
+from domain.events import Event
 from domain.filters import conditions_used
 from domain.pagination import Page, PageRequest
 from domain.segments import SegmentScheme, segment_for, segment_tests, validate_scheme
@@ -45,9 +47,9 @@ async def after_change(
 
 async def place(
     uow: UnitOfWork, ids: Sequence[int], policy: TierPolicy, scheme: SegmentScheme, now: datetime
-) -> dict[int, tuple[Standing, Standing]]:
+) -> dict[int, tuple[Standing, Standing, ContactView]]:
     """Where each contact stands now and where it belongs under `policy` and `scheme`
-    (nothing written)."""
+    (nothing written), with the contact as seen in its new tier."""
     used = _conditions(policy, scheme)
     views = await uow.contacts.placement_views(
         ids, tags=bool(used & TAG_CONDITIONS), dates=bool(used & DATE_CONDITIONS)
@@ -55,7 +57,7 @@ async def place(
     points = await uow.tiers.points(ids)
     signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
     override_checks, segment_checks = override_tests(policy, now), segment_tests(scheme, now)
-    out: dict[int, tuple[Standing, Standing]] = {}
+    out: dict[int, tuple[Standing, Standing, ContactView]] = {}
     no_signals: dict[str, int] = {}
     for cid, (view, standing) in views.items():
         behaviour, fit = points.get(cid, (0, 0))
@@ -74,6 +76,7 @@ async def place(
                 status,
                 segment.code if segment else None,
             ),
+            view,
         )
     return out
 
@@ -93,10 +96,13 @@ def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
 
 
 async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
+    """Places the contacts again, logs what moved, and queues their live events."""
     policy, scheme = await _current(uow)
     updates: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    for cid, (current, p) in (await place(uow, ids, policy, scheme, now)).items():
+    placed = await place(uow, ids, policy, scheme, now)
+    uow.events.add(_events(uow, policy, placed, now))
+    for cid, (current, p, _) in placed.items():
         if current == p:
             continue
         updates.append(
@@ -113,6 +119,29 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
     await uow.tiers.apply(updates, changes)
+
+
+def _events(
+    uow: UnitOfWork,
+    policy: TierPolicy,
+    placed: Mapping[int, tuple[Standing, Standing, ContactView]],
+    now: datetime,
+) -> Iterator[Event]:
+    """Score changes (the deltas this unit of work added), tier changes and hot leads."""
+    top = policy.bands[-1].name
+    for cid, (current, p, view) in placed.items():
+        delta = uow.contacts.moved.pop(cid, 0)
+        if not delta and current.tier == p.tier:
+            continue
+        seen = replace(view, segment=p.segment)
+        if delta:
+            yield events.score_changed(seen, delta, now)
+        if current.tier != p.tier:
+            yield events.tier_changed(seen, current.tier, p.tier_reason or "", policy.version, now)
+        before, after = (current.tier, view.score - delta), (p.tier, view.score)
+        hot = events.hot_reason(top, policy.hot_score, before, after)
+        if hot:
+            yield events.hot_lead(seen, hot, now)
 
 
 def _log(
@@ -248,7 +277,7 @@ async def simulate(
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
         current_policy, current_scheme = await _current(uow)
         placed = await place(uow, ids, policy or current_policy, scheme or current_scheme, now)
-        for cid, (before, after) in placed.items():
+        for cid, (before, after, _) in placed.items():
             old = before.tier if scheme is None else before.segment
             new = after.tier if scheme is None else after.segment
             pairs.append((old, new))

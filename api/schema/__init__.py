@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql import OperationType as GraphQLOperationType
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -16,10 +19,12 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.graphql import OperationType
 
 from api.errors import ErrorPolicy, OperationGuard
 from api.resolvers.mutation import Mutation
 from api.resolvers.query import Query
+from api.resolvers.subscription import Subscription
 from api.settings import Settings
 
 CACHE_SIZE = 1000
@@ -42,6 +47,40 @@ class SegmentoSchema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Logging happens in `ErrorPolicy`, which knows client errors from server faults."""
 
+    async def stream(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """Subscriptions over WebSocket go through the live hub (shared executions)."""
+        base = super().stream
+        hub = getattr(context_value, "hub", None)
+
+        async def run(context: Any) -> AsyncGenerator[Any, None]:
+            results = await base(query, variable_values, context, root_value, operation_name,
+                                 operation_extensions, allowed_operation_types)  # fmt: skip
+            async with aclosing(results):
+                async for result in results:
+                    yield result
+
+        if hub is None or not _is_subscription(query, operation_name):
+            return run(context_value)
+        return hub.stream((query, operation_name, variable_values), context_value, run)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _is_subscription(query: str | None, operation_name: str | None) -> bool:
+    try:
+        operation = get_operation_ast(parse(query or ""), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is GraphQLOperationType.SUBSCRIPTION
+
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
@@ -61,6 +100,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return SegmentoSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

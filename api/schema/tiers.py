@@ -107,6 +107,9 @@ class TierPolicyType:
     intent_window_days: int
     tiers: list[TierBandType]
     overrides: list[TierOverrideType] = strawberry.field(description="Tried in this order.")
+    hot_score: int | None = strawberry.field(
+        description="Score at which a contact becomes a hot lead (besides entering the top tier)."
+    )
 
     @classmethod
     def from_domain(cls, p: TierPolicy) -> TierPolicyType:
@@ -120,6 +123,7 @@ class TierPolicyType:
             intent_points=dict(p.intent_points),
             intent_window_days=p.intent_window_days,
             tiers=[TierBandType(name=b.name, min_index=b.min_index) for b in p.bands],
+            hot_score=p.hot_score,
             overrides=[
                 TierOverrideType(
                     name=o.name,
@@ -197,6 +201,9 @@ class TierPolicyInput:
     intent_window_days: int
     tiers: list[TierBandInput]
     overrides: list[TierOverrideInput] = strawberry.field(default_factory=list)
+    hot_score: int | None = strawberry.field(
+        default=None, description="Hot-lead score threshold; null: entering the top tier only."
+    )
 
     def to_domain(self) -> TierPolicy:
         return TierPolicy(
@@ -214,6 +221,7 @@ class TierPolicyInput:
                          o.min_engagement, o.below_engagement)
                 for o in self.overrides
             ),
+            hot_score=self.hot_score,
         )  # fmt: skip
 
 

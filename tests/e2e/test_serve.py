@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 
+from tests.servers import KEY_RE, free_port, sqlite_url, stop, wait_healthy
+from tests.servers import start as start_url
+
 pytestmark = pytest.mark.e2e
-KEY_RE = re.compile(r"^\s+(sgm_\S+)$", re.M)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(db: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("server did not become healthy in 30 s")
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.terminate()
-    out, _ = process.communicate(timeout=15)
-    return out
+def start(db, port):
+    return start_url(sqlite_url(db), port)
 
 
 def test_serve_bootstraps_an_admin_key_once_and_answers_graphql(tmp_path):

@@ -1,0 +1,253 @@
+"""Live subscriptions, multiplexed: one GraphQL execution per distinct subscription shape.
+
+Subscribers sending the same document and variables (apart from `$after`) share a group.
+The group runs the subscription once ("leader") and, for each event it wants, executes
+the selection set once and hands the same result to every member. Each member first
+replays what it missed from the event log (its own execution), then follows the group's
+results, skipping cursors its replay already covered: joining the group comes before the
+replay reads the log, so nothing falls between the two.
+
+Memory is bounded: a group's inbox and every member's queue are bounded; a member that
+falls `buffer` results behind is dropped from its group and told to resume from the last
+cursor it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from strawberry.types import ExecutionResult
+
+from api.context import Context, Loaders
+from domain.errors import InvalidInput
+from domain.events import Event, EventSpec
+from services import live as live_service
+
+log = logging.getLogger("segmento.live")
+SLOW = "SLOW_CONSUMER"
+
+
+class Dropped(Exception):
+    """The member fell too far behind and was removed from its group."""
+
+
+@dataclass(eq=False)
+class Member:
+    buffer: int
+    last: int = 0  # newest cursor already covered (replay or delivery)
+    dropped: bool = False
+    queue: deque[tuple[int, ExecutionResult]] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, cursor: int, result: ExecutionResult) -> bool:
+        if len(self.queue) >= self.buffer:
+            self.dropped = True
+            self.wake.set()
+            return False
+        self.queue.append((cursor, result))
+        self.wake.set()
+        return True
+
+    async def next(self) -> tuple[int, ExecutionResult]:
+        while not self.queue:
+            if self.dropped:
+                raise Dropped
+            self.wake.clear()
+            await self.wake.wait()
+        return self.queue.popleft()
+
+
+class LiveSource:
+    """What a subscription resolver reads events from (set in the execution's context)."""
+
+    async def events(self, spec: EventSpec, after: str | None) -> AsyncIterator[Event]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+
+class GroupFeed(LiveSource):
+    """The leader's source: the events the group's task feeds it, one per execution."""
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+        self.feed: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
+
+    async def events(self, spec: EventSpec, after: str | None) -> AsyncIterator[Event]:
+        self.group.start_listening(spec)
+        while True:
+            yield await self.feed.get()
+
+
+class ReplayFeed(LiveSource):
+    """A member's source before it joins the live stream: the log after its cursor, up to
+    the head the log had when the replay began."""
+
+    def __init__(self, hub: LiveHub, member: Member, group: Group) -> None:
+        self.hub, self.member, self.group = hub, member, group
+
+    async def events(self, spec: EventSpec, after: str | None) -> AsyncIterator[Event]:
+        if spec != self.group.spec:
+            raise InvalidInput("pass the resume cursor as the variable $after", field="after")
+        start = live_service.parse_cursor(after)
+        head = await live_service.check_resume(self.hub.uows, start)
+        self.member.last = head if start is not None else self.member.last
+        if start is None:
+            return
+        wants = spec.matcher()
+        async for event in live_service.replay(self.hub.uows, start, head):
+            if wants(event):
+                yield event
+
+
+class Group:
+    def __init__(self, hub: LiveHub, key: tuple[Any, ...], leader: Callable[[Context], Any]):
+        self.hub, self.key, self._leader = hub, key, leader
+        self.members: set[Member] = set()
+        self.spec: EventSpec | None = None
+        self.wants: Callable[[Event], bool] = lambda _e: False
+        self.ready = asyncio.Event()
+        self.error: ExecutionResult | None = None
+        self.inbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=hub.inbox)
+        self.task: asyncio.Task[None] | None = None
+
+    def start_listening(self, spec: EventSpec) -> None:
+        self.spec, self.wants = spec, spec.matcher()
+        self.hub.groups_listening.add(self)
+        self.ready.set()
+
+    def take(self, event: Event) -> None:
+        """Called by the bus (in cursor order) for every event."""
+        if not self.wants(event):
+            return
+        try:
+            self.inbox.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("live group fell %d events behind; dropping its members", self.hub.inbox)
+            self.close_all()
+
+    def close_all(self) -> None:
+        for member in list(self.members):
+            member.dropped = True
+            member.wake.set()
+        self.members.clear()
+        self.hub.forget(self)
+
+    async def run(self, context: Context) -> None:
+        feed = GroupFeed(self)
+        context = replace(context, extra={**context.extra, "live": feed})
+        stream = self._leader(context)
+        pending = asyncio.ensure_future(anext(stream))
+        try:
+            waiter = asyncio.ensure_future(self.ready.wait())
+            await asyncio.wait({pending, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if pending.done():  # the subscription failed before listening (bad input, auth)
+                self.error = pending.result()
+                self.ready.set()
+                return
+            while True:
+                event = await self.inbox.get()
+                context.loaders = Loaders(context.uows)
+                await feed.feed.put(event)
+                result = await pending
+                pending = asyncio.ensure_future(anext(stream))
+                for member in list(self.members):
+                    if not member.offer(event.cursor, result):
+                        self.members.discard(member)
+        except StopAsyncIteration:
+            self.close_all()
+        finally:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await stream.aclose()
+            self.hub.forget(self)
+
+
+class LiveHub:
+    def __init__(self, uows: Any, *, buffer: int = 1000, inbox: int = 10_000) -> None:
+        self.uows = uows
+        self.buffer = buffer
+        self.inbox = inbox
+        self.groups: dict[tuple[Any, ...], Group] = {}
+        self.groups_listening: set[Group] = set()
+
+    def on_events(self, events: list[Event]) -> None:
+        for group in list(self.groups_listening):
+            for event in events:
+                group.take(event)
+
+    def forget(self, group: Group) -> None:
+        self.groups_listening.discard(group)
+        if self.groups.get(group.key) is group:
+            del self.groups[group.key]
+
+    def subscribers(self) -> int:
+        return sum(len(g.members) for g in self.groups.values())
+
+    async def stream(
+        self,
+        key_parts: tuple[str | None, str | None, dict[str, Any] | None],
+        context: Context,
+        run: Callable[[Context], AsyncGenerator[Any, None]],
+    ) -> AsyncGenerator[Any, None]:
+        """One subscriber's results: its replay, then its group's live results."""
+        query, operation, variables = key_parts
+        shared = {k: v for k, v in (variables or {}).items() if k != "after"}
+        key = (query, operation, orjson.dumps(shared, option=orjson.OPT_SORT_KEYS))
+        group = self.groups.get(key)
+        if group is None or group.error is not None:
+            group = self.groups[key] = Group(self, key, run)
+            group.task = asyncio.create_task(group.run(_fresh(context, None)))
+        await group.ready.wait()
+        if group.error is not None:
+            yield group.error
+            return
+        member = Member(self.buffer)
+        group.members.add(member)
+        try:
+            async for result in run(_fresh(context, ReplayFeed(self, member, group))):
+                yield result
+                if result.errors and result.data is None:
+                    return
+            while True:
+                try:
+                    cursor, result = await member.next()
+                except Dropped:
+                    yield _slow(member.last, self.buffer)
+                    return
+                if cursor > member.last:
+                    member.last = cursor
+                    yield result
+        finally:
+            group.members.discard(member)
+            if not group.members and group.task is not None:
+                self.forget(group)
+                group.task.cancel()
+
+
+def _fresh(context: Context, source: LiveSource | None) -> Context:
+    return replace(context, loaders=Loaders(context.uows), extra={**context.extra, "live": source})
+
+
+def _slow(cursor: int, buffer: int) -> ExecutionResult:
+    message = (
+        f"this subscription fell more than {buffer} events behind and was closed; "
+        f'subscribe again with after: "{cursor}" to resume without losing events'
+    )
+    extensions = {"code": SLOW, "resumeAfter": str(cursor)}
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
+
+
+def live_source(context: Context) -> LiveSource:
+    source = context.extra.get("live")
+    if not isinstance(source, LiveSource):
+        raise InvalidInput("subscriptions are served over WebSocket at /graphql")
+    return source

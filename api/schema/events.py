@@ -1,0 +1,107 @@
+"""Payloads of live subscriptions, built from events of the log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from api.context import AppInfo
+from api.schema.contact import Contact
+from domain.events import Event
+
+
+async def _load_contact(info: AppInfo, contact_id: int) -> Contact | None:
+    found = await info.context.loaders.contact.load(contact_id)
+    return Contact.from_domain(found) if found else None
+
+
+@strawberry.enum(description="What happened to the contact.")
+class ContactEventType(Enum):
+    SCORE_CHANGED = "SCORE_CHANGED"
+    TIER_CHANGED = "TIER_CHANGED"
+    HOT_LEAD = "HOT_LEAD"
+    INTERACTION = "INTERACTION"
+
+
+@strawberry.interface(description="An event of the log, for one contact.")
+class LiveEvent:
+    cursor: str = strawberry.field(description="Resume after this event with `after`.")
+    at: datetime
+    contact_id: strawberry.ID
+
+    @strawberry.field(description="The contact as it is now (null if it was deleted).")
+    async def contact(self, info: AppInfo) -> Contact | None:
+        return await _load_contact(info, int(self.contact_id))
+
+
+@strawberry.type
+class ScoreChangedEvent(LiveEvent):
+    old_score: int
+    new_score: int
+    delta: int
+
+
+@strawberry.type
+class TierChangedEvent(LiveEvent):
+    from_tier: str | None
+    to_tier: str | None
+    reason: str
+    policy_version: int
+
+
+@strawberry.type
+class HotLeadEvent(LiveEvent):
+    reason: str = strawberry.field(description='e.g. "entered Tier 2+", "score reached 80".')
+    score: int
+    tier: str | None
+
+
+@strawberry.type
+class ContactEvent(LiveEvent):
+    type: ContactEventType
+    old_score: int | None = None
+    new_score: int | None = None
+    delta: int | None = None
+    from_tier: str | None = None
+    to_tier: str | None = None
+    reason: str | None = None
+    interaction_type: str | None = None
+    points: int | None = None
+
+
+def base(e: Event) -> dict[str, object]:
+    return {"cursor": str(e.cursor), "at": e.at, "contact_id": strawberry.ID(str(e.contact_id))}
+
+
+def score_event(e: Event) -> ScoreChangedEvent:
+    p = e.payload
+    return ScoreChangedEvent(
+        **base(e), old_score=p["old_score"], new_score=p["new_score"], delta=p["delta"]
+    )  # type: ignore[arg-type]
+
+
+def tier_event(e: Event) -> TierChangedEvent:
+    p = e.payload
+    return TierChangedEvent(
+        **base(e), from_tier=p["from_tier"], to_tier=p["to_tier"], reason=p["reason"],
+        policy_version=p["version"],
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def hot_event(e: Event) -> HotLeadEvent:
+    contact = e.payload["contact"]
+    return HotLeadEvent(
+        **base(e), reason=e.payload["reason"], score=contact["score"], tier=contact["tier"]
+    )  # type: ignore[arg-type]
+
+
+def activity_event(e: Event) -> ContactEvent:
+    p = e.payload
+    return ContactEvent(
+        **base(e), type=ContactEventType(e.type.value), old_score=p.get("old_score"),
+        new_score=p.get("new_score"), delta=p.get("delta"), from_tier=p.get("from_tier"),
+        to_tier=p.get("to_tier"), reason=p.get("reason"),
+        interaction_type=p.get("interaction_type"), points=p.get("points"),
+    )  # type: ignore[arg-type]  # fmt: skip

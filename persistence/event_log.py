@@ -1,0 +1,108 @@
+"""The event log: events appended in the transaction of the change that caused them, read
+back from a cursor for replays, pruned after the retention period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select, text, update
+
+from domain.events import Event, EventType
+from persistence.base import Repository
+from persistence.tables import metadata
+
+event_t: Table = metadata.tables["event"]
+watermark_t: Table = metadata.tables["event_watermark"]
+
+# Postgres hands out sequence values at insert time, not at commit: two transactions could
+# commit their events in the other order, and a subscriber resuming after the later cursor
+# would never see the earlier one. Transactions that append events take this lock (held
+# until they commit) so that cursors become visible in order. SQLite writers already take
+# turns (UnitOfWork's write lock).
+_APPEND_LOCK = 0x5E6E7001
+LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+INSERT = insert(event_t).returning(event_t.c.cursor, sort_by_parameter_order=True)
+
+
+def event_from_row(row: Any) -> Event:
+    return Event(EventType(row.type), row.contact_id, row.payload, row.created_at, row.cursor)
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    """JSON-ready form published to other processes."""
+    return {"cursor": event.cursor, "type": event.type.value, "contact_id": event.contact_id,
+            "payload": event.payload, "at": event.at.isoformat()}  # fmt: skip
+
+
+def event_from_wire(data: dict[str, Any]) -> Event:
+    return Event(
+        EventType(data["type"]),
+        data["contact_id"],
+        data["payload"],
+        datetime.fromisoformat(data["at"]),
+        data["cursor"],
+    )
+
+
+class EventLog(Repository):
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self.pending: list[Event] = []
+
+    def add(self, events: Iterable[Event]) -> None:
+        """Queued now, written by `flush` just before the transaction commits."""
+        self.pending.extend(events)
+
+    async def flush(self) -> list[Event]:
+        """Writes the queued events; returns them with their cursors."""
+        events, self.pending = self.pending, []
+        if not events:
+            return []
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(LOCK, {"key": _APPEND_LOCK})
+        rows = [
+            {"type": e.type.value, "contact_id": e.contact_id, "payload": dict(e.payload),
+             "created_at": e.at}
+            for e in events
+        ]  # fmt: skip
+        cursors = (await self.conn.execute(INSERT, rows)).scalars().all()
+        for event, cursor in zip(events, cursors, strict=True):
+            event.cursor = cursor
+        return events
+
+    async def after(
+        self, cursor: int, limit: int, *, upto: int | None = None, contact_id: int | None = None
+    ) -> list[Event]:
+        """Events after `cursor` (up to `upto`), oldest first."""
+        stmt = select(event_t).where(event_t.c.cursor > cursor)
+        if upto is not None:
+            stmt = stmt.where(event_t.c.cursor <= upto)
+        if contact_id is not None:
+            stmt = stmt.where(event_t.c.contact_id == contact_id)
+        rows = await self._rows(stmt.order_by(event_t.c.cursor).limit(limit))
+        return [event_from_row(r) for r in rows]
+
+    async def head(self) -> int:
+        """The newest cursor (or the pruning watermark of an emptied log)."""
+        newest = await self._scalar(select(func.max(event_t.c.cursor)))
+        return max(int(newest or 0), await self.pruned_through())
+
+    async def pruned_through(self) -> int:
+        stmt = select(watermark_t.c.pruned_through).where(watermark_t.c.id == 1)
+        return int(await self._scalar(stmt) or 0)
+
+    async def prune(self, before: datetime) -> int:
+        """Removes events older than `before`; returns how many."""
+        cutoff = select(func.max(event_t.c.cursor)).where(event_t.c.created_at < before)
+        through = await self._scalar(cutoff)
+        if through is None:
+            return 0
+        result = await self.conn.execute(delete(event_t).where(event_t.c.cursor <= through))
+        await self.conn.execute(
+            update(watermark_t)
+            .where(watermark_t.c.id == 1, watermark_t.c.pruned_through < through)
+            .values(pruned_through=through)
+        )
+        return int(result.rowcount or 0)

@@ -1,0 +1,133 @@
+"""Real server processes and WebSocket clients for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+KEY_RE = re.compile(r"^\s+(sgm_\S+)$", re.M)
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(database_url: str, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`segmento serve` on `port`, its output captured."""
+    full = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def sqlite_url(db: Path) -> str:
+    return f"sqlite+aiosqlite:///{db}"
+
+
+def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy in 30 s")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    out, _ = process.communicate(timeout=15)
+    return out
+
+
+def first_key(process: subprocess.Popen[str]) -> str:
+    """Reads the server's output up to the bootstrap key it prints on first start."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        found = KEY_RE.search(line)
+        if found:
+            return found.group(1)
+    raise AssertionError("no bootstrap key printed:\n" + "".join(lines))
+
+
+async def post(port: int, key: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"authorization": f"Bearer {key}"},
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+class Live:
+    """One WebSocket connection speaking either subscription protocol."""
+
+    def __init__(self, ws: Any, protocol: str) -> None:
+        self.ws = ws
+        self.protocol = protocol
+
+    @classmethod
+    async def connect(
+        cls, port: int, key: str | None, protocol: str = TRANSPORT_WS, *, ack: bool = True
+    ) -> Live:
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{port}/graphql", subprotocols=[protocol], max_queue=None
+        )
+        live = cls(ws, protocol)
+        payload = {"authorization": f"Bearer {key}"} if key else {}
+        await live.send({"type": "connection_init", "payload": payload})
+        if ack:
+            message = await live.receive()
+            while message["type"] == "ka":
+                message = await live.receive()
+            assert message["type"] == "connection_ack", message
+        return live
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def receive(self, wait: float = 10) -> dict[str, Any]:
+        return dict(json.loads(await asyncio.wait_for(self.ws.recv(), wait)))
+
+    async def subscribe(
+        self, op_id: str, query: str, variables: dict[str, Any] | None = None
+    ) -> None:
+        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        payload = {"query": query, "variables": variables or {}}
+        await self.send({"id": op_id, "type": kind, "payload": payload})
+
+    async def next(self, wait: float = 10) -> dict[str, Any]:
+        """The next data/error message (keep-alives skipped)."""
+        while True:
+            message = await self.receive(wait)
+            if message["type"] not in ("ka", "ping", "pong"):
+                return message
+
+    async def close(self) -> None:
+        await self.ws.close()
