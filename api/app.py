@@ -36,8 +36,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     db = Database(settings.database_url)
     bus = EventBus(settings.broadcast_url, UnitOfWorkFactory(db))
     uows = UnitOfWorkFactory(db, publish=bus.publish)
-    hub = LiveHub(uows, buffer=settings.subscriber_buffer)
+    hub = LiveHub(uows, buffer=settings.subscriber_buffer, last=lambda: bus.last)
     bus.listeners.append(hub.on_events)
+    metrics.watch_live(hub, bus)
     view = SegmentoGraphQL(
         build_schema(settings),
         uows=uows,

@@ -96,6 +96,11 @@ class ErrorPolicy(SchemaExtension):
         if result is not None and result.errors:
             result.errors = [self._format(error) for error in result.errors]
 
+    def on_stream_result(self, result: Any) -> None:  # type: ignore[override]
+        """Subscription results get the same codes (each result of the stream)."""
+        if getattr(result, "errors", None):
+            result.errors = [self._format(error) for error in result.errors]
+
     def _format(self, error: GraphQLError) -> GraphQLError:
         ctx = self.execution_context.context
         original = error.original_error

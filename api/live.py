@@ -108,6 +108,10 @@ class ReplayFeed(LiveSource):
 
 
 class Group:
+    """One shared execution and its members. Its inbox is bounded: when the group falls
+    behind, it stops queueing and reads the missed events from the log instead, so a flood
+    of events costs no memory and loses nothing."""
+
     def __init__(self, hub: LiveHub, key: tuple[Any, ...], leader: Callable[[Context], Any]):
         self.hub, self.key, self._leader = hub, key, leader
         self.members: set[Member] = set()
@@ -115,23 +119,54 @@ class Group:
         self.wants: Callable[[Event], bool] = lambda _e: False
         self.ready = asyncio.Event()
         self.error: ExecutionResult | None = None
-        self.inbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=hub.inbox)
+        self.inbox: deque[Event] = deque()
+        self.arrived = asyncio.Event()
+        self.lagging = False
+        self.done = 0  # newest cursor executed or scanned
+        self.backlog: deque[Event] = deque()
         self.task: asyncio.Task[None] | None = None
 
     def start_listening(self, spec: EventSpec) -> None:
         self.spec, self.wants = spec, spec.matcher()
+        self.done = self.hub.last()
         self.hub.groups_listening.add(self)
         self.ready.set()
 
     def take(self, event: Event) -> None:
         """Called by the bus (in cursor order) for every event."""
-        if not self.wants(event):
+        if self.lagging or not self.wants(event):
             return
-        try:
-            self.inbox.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning("live group fell %d events behind; dropping its members", self.hub.inbox)
-            self.close_all()
+        if len(self.inbox) >= self.hub.inbox:
+            self.lagging = True  # the rest comes from the log
+        else:
+            self.inbox.append(event)
+        self.arrived.set()
+
+    async def next_event(self) -> Event:
+        """The next wanted event after `done`: queued ones, else from the log when lagging."""
+        while True:
+            if self.backlog:
+                event = self.backlog.popleft()
+            elif self.inbox:
+                event = self.inbox.popleft()
+            elif self.lagging:
+                self.lagging = False  # events from now on queue again
+                async with self.hub.uows() as uow:
+                    page = await uow.events.after(self.done, live_service.PAGE)
+                if len(page) == live_service.PAGE:  # more to read: keep to the log
+                    self.lagging = True
+                    self.inbox.clear()
+                self.backlog.extend(e for e in page if self.wants(e))
+                if page and not self.backlog:
+                    self.done = page[-1].cursor
+                continue
+            else:
+                self.arrived.clear()
+                await self.arrived.wait()
+                continue
+            if event.cursor > self.done:
+                self.done = event.cursor
+                return event
 
     def close_all(self) -> None:
         for member in list(self.members):
@@ -149,12 +184,12 @@ class Group:
             waiter = asyncio.ensure_future(self.ready.wait())
             await asyncio.wait({pending, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
-            if pending.done():  # the subscription failed before listening (bad input, auth)
+            if pending.done():  # the subscription failed before listening (bad input)
                 self.error = pending.result()
                 self.ready.set()
                 return
             while True:
-                event = await self.inbox.get()
+                event = await self.next_event()
                 context.loaders = Loaders(context.uows)
                 await feed.feed.put(event)
                 result = await pending
@@ -162,6 +197,7 @@ class Group:
                 for member in list(self.members):
                     if not member.offer(event.cursor, result):
                         self.members.discard(member)
+                        self.hub.on_drop()
         except StopAsyncIteration:
             self.close_all()
         finally:
@@ -172,11 +208,15 @@ class Group:
 
 
 class LiveHub:
-    def __init__(self, uows: Any, *, buffer: int = 1000, inbox: int = 10_000) -> None:
+    def __init__(
+        self, uows: Any, *, buffer: int = 1000, inbox: int = 1000, last: Callable[[], int]
+    ) -> None:
         self.uows = uows
+        self.last = last  # the newest cursor the bus has handed over
         self.buffer = buffer
         self.inbox = inbox
         self.groups: dict[tuple[Any, ...], Group] = {}
+        self.on_drop: Callable[[], None] = lambda: None
         self.groups_listening: set[Group] = set()
 
     def on_events(self, events: list[Event]) -> None:

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +37,23 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.dropped = Counter(
+            "segmento_live_dropped",
+            "Subscribers closed for falling too far behind (told to resume).",
+            registry=self.registry,
+        )
+
+    def watch_live(self, hub: Any, bus: Any) -> None:
+        """Gauges read from the live hub and the event bus at scrape time."""
+        readings = {
+            "segmento_live_subscribers": ("Live subscriptions served.", hub.subscribers),
+            "segmento_live_groups": ("Subscription shapes executing.", lambda: len(hub.groups)),
+            "segmento_bus_reconnects": ("Broadcast reconnections.", lambda: bus.reconnects),
+            "segmento_bus_last_cursor": ("Newest cursor handed over.", lambda: bus.last),
+        }
+        for name, (text, read) in readings.items():
+            Gauge(name, text, registry=self.registry).set_function(read)
+        hub.on_drop = self.dropped.inc
 
     async def endpoint(self, _request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

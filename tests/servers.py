@@ -131,3 +131,52 @@ class Live:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+class StalledClient:
+    """A graphql-transport-ws client that stops reading its socket once subscribed (a
+    client library would keep reading into its own memory), with a tiny receive window."""
+
+    def __init__(self, port: int) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", port))
+        self.protocol = ClientProtocol(
+            parse_uri(f"ws://127.0.0.1:{port}/graphql"), subprotocols=[TRANSPORT_WS]
+        )
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+        self.pending: list[dict[str, Any]] = []
+        self.sock.settimeout(10)
+        while self.protocol.state.name == "CONNECTING":  # the handshake response
+            self.protocol.receive_data(self.sock.recv(65536))
+            self.protocol.events_received()
+        assert self.protocol.state.name == "OPEN", self.protocol.handshake_exc
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            self.sock.sendall(data)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.protocol.send_text(json.dumps(message).encode())
+        self._flush()
+
+    def receive(self, wait: float = 10) -> dict[str, Any]:
+        """Reads until one whole message arrived (the handshake response is skipped)."""
+        self.sock.settimeout(wait)
+        while not self.pending:
+            data = self.sock.recv(65536)
+            assert data, "the server closed the connection"
+            self.protocol.receive_data(data)
+            for event in self.protocol.events_received():
+                text = getattr(event, "data", None)
+                if text is not None and getattr(event, "opcode", None) is not None:
+                    self.pending.append(json.loads(text))
+            self._flush()  # pongs
+        return self.pending.pop(0)
+
+    def close(self) -> None:
+        self.sock.close()
