@@ -21,6 +21,9 @@ from typing import Any
 
 import orjson
 from broadcaster import Broadcast
+from broadcaster._backends.base import BroadcastBackend
+from broadcaster._base import Event as Message
+from redis import asyncio as aioredis
 
 from domain.events import Event
 from persistence.event_log import event_from_wire, event_to_wire
@@ -32,6 +35,74 @@ PAGE = 1000
 Listener = Callable[[list[Event]], None]
 
 
+class RedisBackend(BroadcastBackend):
+    """broadcaster's Redis backend, without its two faults seen here: its listener could
+    start before the subscription took effect and then never listen again, and a dropped
+    connection left `next_published` waiting forever. This one listens from the moment it
+    subscribes and raises from `next_published` when the connection is gone."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def connect(self) -> None:
+        self._conn = aioredis.Redis.from_url(self._url)
+        self._pubsub = self._conn.pubsub()
+        await self._conn.ping()
+
+    async def disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self._pubsub.aclose()
+                await self._conn.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+            self._subscribed.set()
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._conn.publish(channel, message)
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None and message["type"] == "message":
+                data = message["data"]
+                text = data.decode() if isinstance(data, bytes) else str(data)
+                await self._queue.put(Message(message["channel"].decode(), text))
+
+    async def next_published(self) -> Message:
+        await self._subscribed.wait()
+        assert self._listener is not None
+        getting = asyncio.ensure_future(self._queue.get())
+        await asyncio.wait({getting, self._listener}, return_when=asyncio.FIRST_COMPLETED)
+        if getting.done():
+            return getting.result()
+        getting.cancel()
+        self._listener.result()  # the listener's error, if it failed
+        raise ConnectionError("the Redis subscription stopped")
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def make_broadcast(url: str) -> Broadcast:
+    if url.startswith(("redis://", "rediss://")):
+        return Broadcast(backend=RedisBackend(url))
+    return Broadcast(url)
+
+
 class EventBus:
     def __init__(self, url: str, uows: UnitOfWorkFactory, *, heartbeat: float = 1.0) -> None:
         self.url = url
@@ -39,6 +110,7 @@ class EventBus:
         self.heartbeat = heartbeat
         self.listeners: list[Listener] = []
         self.last = 0  # newest cursor handed to listeners
+        self.published = 0  # newest cursor this process published
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._broadcast: Broadcast | None = None
@@ -56,14 +128,16 @@ class EventBus:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._task
 
     async def publish(self, events: list[Event]) -> None:
         """After commit. A failed publish loses nothing: the events are in the log and every
         process catches up from it when its connection comes back."""
         if self._task is None:  # not started (e.g. the app served without its lifespan)
             return
+        self.published = max(self.published, events[-1].cursor)
         message = orjson.dumps({"events": [event_to_wire(e) for e in events]}).decode()
         broadcast = self._broadcast
         try:
@@ -91,22 +165,31 @@ class EventBus:
             delay = min(delay * 2, 5.0)
 
     async def _connected_session(self) -> None:
-        async with Broadcast(self.url) as broadcast, broadcast.subscribe(CHANNEL) as subscriber:
+        async with (
+            make_broadcast(self.url) as broadcast,
+            broadcast.subscribe(CHANNEL) as subscriber,
+        ):
             self._broadcast = broadcast
             beat = asyncio.create_task(self._beat(broadcast))
             try:
                 await self._catch_up()
                 self.connected.set()
+                # broadcaster's own listener task: when it dies, its subscribers would wait
+                # forever, so it is watched together with the heartbeat sender
+                watched = {t for t in (getattr(broadcast, "_listener_task", None), beat) if t}
                 while True:
-                    listener = getattr(broadcast, "_listener_task", None)
-                    if listener is not None and listener.done():
-                        raise ConnectionError("the broadcast listener stopped")
-                    if beat.done():
-                        beat.result()
-                    try:
-                        event = await asyncio.wait_for(subscriber.get(), self.heartbeat * 3)
-                    except TimeoutError:
-                        raise ConnectionError("no heartbeat from the broadcast backend") from None
+                    getting = asyncio.ensure_future(subscriber.get())
+                    getting.add_done_callback(_consume)  # it fails when the session ends
+                    done, _ = await asyncio.wait(
+                        {getting, *watched}, timeout=self.heartbeat * 3,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )  # fmt: skip
+                    if getting not in done:
+                        getting.cancel()  # then _consume retrieves the cancellation
+                        for task in done:
+                            task.result()
+                        raise ConnectionError("no message or heartbeat from the broadcast")
+                    event = getting.result()
                     await self._receive(orjson.loads(event.message))
             finally:
                 beat.cancel()
@@ -114,12 +197,16 @@ class EventBus:
                     await beat
 
     async def _beat(self, broadcast: Broadcast) -> None:
-        beat = orjson.dumps({"heartbeat": self._origin}).decode()
+        """Proves the connection works, and tells other processes the newest cursor seen
+        here: a process that lost a message while reconnecting notices and catches up."""
         while True:
-            await broadcast.publish(CHANNEL, beat)
+            beat = {"heartbeat": self._origin, "cursor": max(self.last, self.published)}
+            await broadcast.publish(CHANNEL, orjson.dumps(beat).decode())
             await asyncio.sleep(self.heartbeat)
 
     async def _receive(self, message: dict[str, Any]) -> None:
+        if message.get("cursor", 0) > self.last:
+            await self._catch_up()
         wire = message.get("events")
         if not wire:
             return

@@ -25,8 +25,13 @@ class MethodNotAllowed(DomainError):
     code = "METHOD_NOT_ALLOWED"
 
 
+class BadRequest(DomainError):
+    code = "BAD_REQUEST"
+
+
 REQUEST_ERROR_STATUS = {
     "METHOD_NOT_ALLOWED": 405,
+    "BAD_REQUEST": 400,
     "GRAPHQL_PARSE_FAILED": 400,
     "GRAPHQL_VALIDATION_FAILED": 400,
     "BAD_USER_INPUT": 400,
@@ -55,6 +60,11 @@ class OperationGuard(SchemaExtension):
         method = getattr(ctx.request, "method", None)
         if method == "GET" and ec.operation_type is not OperationType.QUERY:
             error = MethodNotAllowed("only queries may use GET; send mutations with POST")
+        elif method is not None and ec.operation_type is OperationType.SUBSCRIPTION:
+            error = BadRequest(
+                "subscriptions are served over WebSocket at /graphql "
+                "(graphql-transport-ws or graphql-ws), not over HTTP"
+            )
         elif not _is_introspection_only(ec.graphql_document, ec.operation_name):
             try:
                 needed = Scope.WRITE if ec.operation_type is OperationType.MUTATION else Scope.READ

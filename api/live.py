@@ -98,7 +98,7 @@ class ReplayFeed(LiveSource):
             raise InvalidInput("pass the resume cursor as the variable $after", field="after")
         start = live_service.parse_cursor(after)
         head = await live_service.check_resume(self.hub.uows, start)
-        self.member.last = head if start is not None else self.member.last
+        self.member.last = head  # live results after the head; the replay covers the rest
         if start is None:
             return
         wants = spec.matcher()

@@ -95,6 +95,11 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         header = params.get("authorization") or params.get("Authorization")
         await self.authenticate(context, header if isinstance(header, str) else None)
+        if context.principal is None and not isinstance(header, str):
+            context.auth_problem = (
+                'an API key is required: send {"authorization": "Bearer <key>"} as the '
+                "connection_init payload"
+            )
         if context.principal is None:
             raise ConnectionRejectionError(
                 {"message": context.auth_problem, "code": "UNAUTHENTICATED"}

@@ -3,7 +3,7 @@ re-computed for everyone when the policy or the scheme changes, and logged with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,7 +101,7 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     updates: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     placed = await place(uow, ids, policy, scheme, now)
-    uow.events.add(_events(uow, policy, placed, now))
+    uow.events.add(await _events(uow, policy, scheme, placed, now))
     for cid, (current, p, _) in placed.items():
         if current == p:
             continue
@@ -121,27 +121,39 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     await uow.tiers.apply(updates, changes)
 
 
-def _events(
+async def _events(
     uow: UnitOfWork,
     policy: TierPolicy,
+    scheme: SegmentScheme,
     placed: Mapping[int, tuple[Standing, Standing, ContactView]],
     now: datetime,
-) -> Iterator[Event]:
-    """Score changes (the deltas this unit of work added), tier changes and hot leads."""
-    top = policy.bands[-1].name
-    for cid, (current, p, view) in placed.items():
-        delta = uow.contacts.moved.pop(cid, 0)
-        if not delta and current.tier == p.tier:
-            continue
-        seen = replace(view, segment=p.segment)
+) -> list[Event]:
+    """Score changes (the deltas this unit of work added), tier changes and hot leads,
+    each with the contact as subscription filters see it after the change."""
+    moved = {cid: uow.contacts.moved.pop(cid, 0) for cid in placed}
+    changed = [cid for cid, (was, now_, _) in placed.items() if moved[cid] or was.tier != now_.tier]
+    if not changed:
+        return []
+    views = {cid: placed[cid][2] for cid in changed}
+    used = _conditions(policy, scheme)
+    if not (used & TAG_CONDITIONS and used & DATE_CONDITIONS):  # placing skipped some of it
+        full = await uow.contacts.placement_views(changed, tags=True, dates=True)
+        views = {cid: full[cid][0].placed(views[cid].tier, views[cid].lead_status) for cid in full}
+    top, out = policy.bands[-1].name, []
+    for cid, view in views.items():
+        current, p, _ = placed[cid]
+        delta, seen = moved[cid], replace(view, segment=p.segment)
         if delta:
-            yield events.score_changed(seen, delta, now)
+            out.append(events.score_changed(seen, delta, now))
         if current.tier != p.tier:
-            yield events.tier_changed(seen, current.tier, p.tier_reason or "", policy.version, now)
+            out.append(
+                events.tier_changed(seen, current.tier, p.tier_reason or "", policy.version, now)
+            )
         before, after = (current.tier, view.score - delta), (p.tier, view.score)
         hot = events.hot_reason(top, policy.hot_score, before, after)
         if hot:
-            yield events.hot_lead(seen, hot, now)
+            out.append(events.hot_lead(seen, hot, now))
+    return out
 
 
 def _log(

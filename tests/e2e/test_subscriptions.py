@@ -121,6 +121,35 @@ async def test_a_subscriber_resumes_with_its_cursor_without_gap_or_duplicate(ser
     await again.close()
 
 
+async def test_filters_see_the_contact_after_the_change_tags_and_dates_included(server):
+    await post(
+        server.port, server.key, 'mutation { createTag(input: {name: "Fiera Milano"}) { code } }'
+    )
+    items = visits(2, "filtered")
+    tagged = items[0]["email"]
+    await post(server.port, server.key, "mutation($c: [ContactInput!]!) { upsertContacts(contacts: $c) { errorCount } }",
+               {"c": [{"email": tagged}]})  # fmt: skip
+    found = await post(server.port, server.key, f'{{ contactByEmail(email: "{tagged}") {{ id }} }}')
+    await post(server.port, server.key, 'mutation($id: ID!) { assignTag(contactId: $id, code: "fiera-milano") { id } }',
+               {"id": found["contactByEmail"]["id"]})  # fmt: skip
+    query = """subscription($f: ContactFilter) { scoreChanged(filter: $f) { contact { email } } }"""
+    live = await Live.connect(server.port, server.key)
+    await live.subscribe("tag", query, {"f": {"hasAnyTag": ["fiera-milano"]}})
+    await live.subscribe("recent", query, {"f": {"lastActivityWithinDays": 3650}})
+    await live.subscribe("none", query, {"f": {"regionIn": ["Molise"]}})
+    await asyncio.sleep(0.3)
+    await record(server, items)
+    got = [await live.next() for _ in range(3)]
+    by_id: dict[str, list[str]] = {}
+    for message in got:
+        by_id.setdefault(message["id"], []).append(score_of(message)["contact"]["email"])
+    assert by_id["tag"] == [tagged]
+    assert sorted(by_id["recent"]) == sorted(i["email"] for i in items)
+    with pytest.raises(TimeoutError):
+        await live.next(wait=0.5)  # nothing for the Molise filter
+    await live.close()
+
+
 async def test_the_legacy_graphql_ws_protocol_delivers_too(server):
     live = await Live.connect(server.port, server.key, LEGACY_WS)
     await live.subscribe("1", SCORES)
