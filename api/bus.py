@@ -111,6 +111,9 @@ class EventBus:
         self.listeners: list[Listener] = []
         self.last = 0  # newest cursor handed to listeners
         self.published = 0  # newest cursor this process published
+        # Postgres NOTIFY payloads stop at 8,000 bytes; bigger batches go as a cursor only
+        self.max_message = 7_000 if url.startswith(("postgres://", "postgresql://")) else 1 << 20
+        self._publishing = asyncio.Lock()
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._broadcast: Broadcast | None = None
@@ -139,11 +142,14 @@ class EventBus:
             return
         self.published = max(self.published, events[-1].cursor)
         message = orjson.dumps({"events": [event_to_wire(e) for e in events]}).decode()
+        if len(message) > self.max_message:  # e.g. a 1,000-item batch over Postgres NOTIFY
+            message = orjson.dumps({"cursor": events[-1].cursor}).decode()  # read the log
         broadcast = self._broadcast
         try:
             if broadcast is None:
                 raise ConnectionError("not connected")
-            await broadcast.publish(CHANNEL, message)
+            async with self._publishing:  # one connection may carry one command at a time
+                await broadcast.publish(CHANNEL, message)
         except Exception as error:
             log.warning(
                 "publishing %d events failed (%s); they stay in the log", len(events), error
@@ -201,7 +207,8 @@ class EventBus:
         here: a process that lost a message while reconnecting notices and catches up."""
         while True:
             beat = {"heartbeat": self._origin, "cursor": max(self.last, self.published)}
-            await broadcast.publish(CHANNEL, orjson.dumps(beat).decode())
+            async with self._publishing:
+                await broadcast.publish(CHANNEL, orjson.dumps(beat).decode())
             await asyncio.sleep(self.heartbeat)
 
     async def _receive(self, message: dict[str, Any]) -> None:

@@ -102,3 +102,33 @@ async def test_two_processes_share_events_and_a_restart_loses_nothing(shared, re
         stop(a)
         if b is not None and b.poll() is None:
             stop(b)
+
+
+async def test_postgres_notify_can_carry_the_events_between_processes(shared):
+    """BROADCAST_URL=postgres://…: small batches travel whole, big ones as a cursor."""
+    broadcast = shared["DATABASE_URL"].replace("postgresql+asyncpg://", "postgres://")
+    env = {"SEGMENTO_DECAY_INTERVAL_SECONDS": "0", "BROADCAST_URL": broadcast}
+    port_a, port_b = free_port(), free_port()
+    a = start(shared["DATABASE_URL"], port_a, env)
+    b = None
+    try:
+        key = first_key(a)
+        wait_healthy(port_a, a)
+        b = start(shared["DATABASE_URL"], port_b, env)
+        wait_healthy(port_b, b)
+        live = await Live.connect(port_b, key)
+        await live.subscribe("s", SCORES)
+        await asyncio.sleep(0.5)
+        await post(port_a, key, RECORD, one_open("one@pg.it"))
+        assert email_of(await live.next(wait=5)) == "one@pg.it"
+        many = [{"email": f"bulk{i}@pg.it", "type": "EMAIL_OPEN", "idempotencyKey": f"bulk{i}",
+                 "occurredAt": "2026-11-23T08:00:00+00:00"} for i in range(200)]  # fmt: skip
+        bulk = "mutation($i: [InteractionInput!]!) { recordInteractions(interactions: $i) { errorCount } }"
+        await post(port_a, key, bulk, {"i": many})
+        got = {email_of(await live.next(wait=5)) for _ in many}
+        assert got == {m["email"] for m in many}
+        await live.close()
+    finally:
+        stop(a)
+        if b is not None and b.poll() is None:
+            stop(b)

@@ -64,7 +64,8 @@ def serve(tmp: Path, **env: str) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    yield from serve(tmp_path_factory.mktemp("live"), SEGMENTO_SUBSCRIBER_BUFFER="500")
+    env = {"SEGMENTO_SUBSCRIBER_BUFFER": "500", "SEGMENTO_KEEP_ALIVE_SECONDS": "0.5"}
+    yield from serve(tmp_path_factory.mktemp("live"), **env)
 
 
 def visits(count: int, tag: str) -> list[dict[str, str]]:
@@ -160,6 +161,16 @@ async def test_the_legacy_graphql_ws_protocol_delivers_too(server):
     assert message["type"] == "data"
     assert score_of(message)["contact"]["email"] == items[0]["email"]
     await live.close()
+
+
+async def test_connections_are_kept_alive_on_both_protocols(server):
+    legacy = await Live.connect(server.port, server.key, LEGACY_WS)
+    assert (await legacy.receive(wait=3))["type"] == "ka"  # the server's keep-alive
+    await legacy.close()
+    modern = await Live.connect(server.port, server.key)
+    await modern.send({"type": "ping"})
+    assert (await modern.receive(wait=3))["type"] == "pong"
+    await modern.close()
 
 
 @pytest.mark.parametrize("key", [None, "sgm_not-a-real-key"])
