@@ -44,6 +44,7 @@ class Member:
     buffer: int
     last: int = 0  # newest cursor already covered (replay or delivery)
     dropped: bool = False
+    waiting: bool = False
     queue: deque[tuple[int, ExecutionResult]] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -53,7 +54,8 @@ class Member:
             self.wake.set()
             return False
         self.queue.append((cursor, result))
-        self.wake.set()
+        if self.waiting:
+            self.wake.set()
         return True
 
     async def next(self) -> tuple[int, ExecutionResult]:
@@ -61,7 +63,11 @@ class Member:
             if self.dropped:
                 raise Dropped
             self.wake.clear()
-            await self.wake.wait()
+            self.waiting = True
+            try:
+                await self.wake.wait()
+            finally:
+                self.waiting = False
         return self.queue.popleft()
 
 

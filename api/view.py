@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,6 +16,10 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -40,7 +45,17 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A client that leaves while results are on their way is not a server fault."""
+        if isinstance(error, WebSocketDisconnected):
+            return
+        await super().handle_task_exception(error)
+
+
 class SegmentoGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
         self,
         schema: Any,
@@ -56,6 +71,22 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         self.metrics = metrics
         self.hub = hub
         self.key_cache = auth.KeyCache()
+        self._encoded: dict[int, tuple[Any, bytes]] = {}
+
+    def encode_json(self, data: object) -> str:
+        """orjson; a live result shared by many subscribers is encoded once, not once per
+        subscriber (only the operation id differs between their messages)."""
+        payload = data.get("payload") if isinstance(data, dict) else None
+        if not (isinstance(payload, dict) and payload.keys() == {"data"} and payload["data"]):
+            return orjson.dumps(data).decode()
+        shared = payload["data"]
+        hit = self._encoded.get(id(shared))
+        if hit is None or hit[0] is not shared:
+            if len(self._encoded) >= 256:
+                del self._encoded[next(iter(self._encoded))]
+            hit = self._encoded[id(shared)] = (shared, orjson.dumps(shared))
+        head = orjson.dumps({"id": data["id"], "type": data["type"]})  # type: ignore[index]
+        return (head[:-1] + b',"payload":{"data":' + hit[1] + b"}}").decode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
