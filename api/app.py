@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     uows = UnitOfWorkFactory(db, publish=bus.publish)
     hub = LiveHub(uows, buffer=settings.subscriber_buffer, last=lambda: bus.last)
     bus.listeners.append(hub.on_events)
+    bus.wanted = lambda: bool(hub.groups_listening)
     metrics.watch_live(hub, bus)
     view = SegmentoGraphQL(
         build_schema(settings),

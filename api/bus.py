@@ -32,6 +32,7 @@ from services.ports import UnitOfWorkFactory
 log = logging.getLogger("segmento.bus")
 CHANNEL = "segmento.events"
 PAGE = 1000
+INLINE_EVENTS = 100
 Listener = Callable[[list[Event]], None]
 
 
@@ -109,6 +110,7 @@ class EventBus:
         self.uows = uows
         self.heartbeat = heartbeat
         self.listeners: list[Listener] = []
+        self.wanted: Callable[[], bool] = lambda: True  # does anyone here listen now?
         self.last = 0  # newest cursor handed to listeners
         self.published = 0  # newest cursor this process published
         # Postgres NOTIFY payloads stop at 8,000 bytes; bigger batches go as a cursor only
@@ -141,9 +143,12 @@ class EventBus:
         if self._task is None:  # not started (e.g. the app served without its lifespan)
             return
         self.published = max(self.published, events[-1].cursor)
-        message = orjson.dumps({"events": [event_to_wire(e) for e in events]}).decode()
-        if len(message) > self.max_message:  # e.g. a 1,000-item batch over Postgres NOTIFY
-            message = orjson.dumps({"cursor": events[-1].cursor}).decode()  # read the log
+        # Big batches (a re-tier chunk, a 1,000-item import) go as their last cursor: the
+        # processes that have subscribers read them from the log, the others skip them.
+        message = orjson.dumps({"cursor": events[-1].cursor}).decode()
+        if len(events) <= INLINE_EVENTS:
+            whole = orjson.dumps({"events": [event_to_wire(e) for e in events]}).decode()
+            message = whole if len(whole) <= self.max_message else message
         broadcast = self._broadcast
         try:
             if broadcast is None:
@@ -212,15 +217,16 @@ class EventBus:
             await asyncio.sleep(self.heartbeat)
 
     async def _receive(self, message: dict[str, Any]) -> None:
-        if message.get("cursor", 0) > self.last:
-            await self._catch_up()
-        wire = message.get("events")
-        if not wire:
+        wire = message.get("events") or []
+        newest = max(message.get("cursor", 0), wire[-1]["cursor"] if wire else 0)
+        if newest <= self.last:
             return
-        events = [event_from_wire(e) for e in wire]
-        if events[0].cursor > self.last + 1:
-            await self._catch_up(upto=events[-1].cursor)
-        self._dispatch(events)
+        if not self.wanted():  # nobody here listens: nothing to read or hand over
+            self.last = newest
+            return
+        if not wire or wire[0]["cursor"] > self.last + 1:
+            await self._catch_up(upto=newest)
+        self._dispatch([event_from_wire(e) for e in wire])
 
     async def _catch_up(self, upto: int | None = None) -> None:
         """Hands over everything in the log after the last cursor handed over."""

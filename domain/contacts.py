@@ -223,10 +223,10 @@ class ContactView:
     def tags(self) -> frozenset[str]:
         return frozenset(self.tag_points)
 
-    def placed(self, tier: str | None, lead_status: str | None) -> ContactView:
-        """The same contact seen with another tier and lead status."""
+    def placed(self, tier: str | None, lead_status: str | None, segment: str | None) -> ContactView:
+        """The same contact seen with another tier, lead status and segment."""
         return ContactView(
-            self.id, self.email, self.score, tier, self.segment, lead_status, self.sector,
+            self.id, self.email, self.score, tier, segment, lead_status, self.sector,
             self.region, self.city, self.contact_type, self.company_type, self.company_id,
             self.source, self.funnel_stage, self.created_at, self.last_activity_at,
             self.tag_points,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, delete, func, insert, select, text, update
 
 from domain.events import Event, EventType
@@ -23,6 +24,13 @@ watermark_t: Table = metadata.tables["event_watermark"]
 # turns (UnitOfWork's write lock).
 _APPEND_LOCK = 0x5E6E7001
 LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+NEXT_SQLITE = text(
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0), "
+    "coalesce((SELECT max(cursor) FROM event), 0))"
+)
+INSERT_SQLITE = (
+    "INSERT INTO event (cursor, type, contact_id, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+)
 INSERT = insert(event_t).returning(event_t.c.cursor, sort_by_parameter_order=True)
 
 
@@ -60,8 +68,10 @@ class EventLog(Repository):
         events, self.pending = self.pending, []
         if not events:
             return []
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(LOCK, {"key": _APPEND_LOCK})
+        if self.conn.dialect.name == "sqlite":
+            await self._append_sqlite(events)
+            return events
+        await self.conn.execute(LOCK, {"key": _APPEND_LOCK})
         rows = [
             {"type": e.type.value, "contact_id": e.contact_id, "payload": dict(e.payload),
              "created_at": e.at}
@@ -71,6 +81,21 @@ class EventLog(Repository):
         for event, cursor in zip(events, cursors, strict=True):
             event.cursor = cursor
         return events
+
+    async def _append_sqlite(self, events: list[Event]) -> None:
+        """SQLite writers take turns (this transaction already holds the write lock), so
+        the next cursors are known: one executemany of ready-made rows, without RETURNING
+        and SQLAlchemy's per-row processing (re-tiering logs tens of thousands)."""
+        start = int(await self._scalar(NEXT_SQLITE))
+        at = event_t.c.created_at.type._cached_bind_processor(self.conn.dialect)
+        stamps: dict[datetime, Any] = {}
+        rows = []
+        for offset, e in enumerate(events, start=1):
+            e.cursor = start + offset
+            stamp = stamps.get(e.at) or stamps.setdefault(e.at, at(e.at) if at else e.at)
+            body = orjson.dumps(e.payload).decode()  # what the JSON column reads back
+            rows.append((e.cursor, e.type.value, e.contact_id, body, stamp))
+        await self.conn.exec_driver_sql(INSERT_SQLITE, rows)
 
     async def after(
         self, cursor: int, limit: int, *, upto: int | None = None, contact_id: int | None = None

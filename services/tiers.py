@@ -4,7 +4,7 @@ re-computed for everyone when the policy or the scheme changes, and logged with 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,7 +65,7 @@ async def place(
         decision = decide(policy, TierInputs(view, behaviour, fit, recent), now, override_checks)
         status = lead_status(policy, decision.tier)
         if (decision.tier, status) != (view.tier, view.lead_status):
-            view = view.placed(decision.tier, status)
+            view = view.placed(decision.tier, status, view.segment)
         segment = segment_for(scheme, view, recent, now, segment_checks)
         out[cid] = (
             standing,
@@ -137,12 +137,12 @@ async def _events(
     views = {cid: placed[cid][2] for cid in changed}
     used = _conditions(policy, scheme)
     if not (used & TAG_CONDITIONS and used & DATE_CONDITIONS):  # placing skipped some of it
-        full = await uow.contacts.placement_views(changed, tags=True, dates=True)
-        views = {cid: full[cid][0].placed(views[cid].tier, views[cid].lead_status) for cid in full}
+        views = {cid: v for cid, (v, _) in (await uow.contacts.placement_views(
+            changed, tags=True, dates=True)).items()}  # fmt: skip
     top, out = policy.bands[-1].name, []
     for cid, view in views.items():
         current, p, _ = placed[cid]
-        delta, seen = moved[cid], replace(view, segment=p.segment)
+        delta, seen = moved[cid], view.placed(p.tier, p.lead_status, p.segment)
         if delta:
             out.append(events.score_changed(seen, delta, now))
         if current.tier != p.tier:
