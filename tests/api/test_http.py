@@ -157,3 +157,15 @@ async def test_graphiql_is_served_to_browsers(client):
     response = await client.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+async def test_a_subscription_over_http_is_bad_request(client, read_key):
+    response = await client.post(
+        "/graphql",
+        json={"query": "subscription { hotLeads { cursor } }"},
+        headers={"authorization": f"Bearer {read_key}", "accept": GRAPHQL_RESPONSE},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "WebSocket" in error["message"]
