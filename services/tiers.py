@@ -46,13 +46,20 @@ async def after_change(
 
 
 async def place(
-    uow: UnitOfWork, ids: Sequence[int], policy: TierPolicy, scheme: SegmentScheme, now: datetime
+    uow: UnitOfWork,
+    ids: Sequence[int],
+    policy: TierPolicy,
+    scheme: SegmentScheme,
+    now: datetime,
+    *,
+    whole: bool = False,
 ) -> dict[int, tuple[Standing, Standing, ContactView]]:
     """Where each contact stands now and where it belongs under `policy` and `scheme`
-    (nothing written), with the contact as seen in its new tier."""
+    (nothing written), with the contact as seen in its new tier; with `whole`, the view
+    has everything filters read (for event snapshots), else what the policy needs."""
     used = _conditions(policy, scheme)
     views = await uow.contacts.placement_views(
-        ids, tags=bool(used & TAG_CONDITIONS), dates=bool(used & DATE_CONDITIONS)
+        ids, tags=whole or bool(used & TAG_CONDITIONS), dates=whole or bool(used & DATE_CONDITIONS)
     )
     points = await uow.tiers.points(ids)
     signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
@@ -100,8 +107,8 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     policy, scheme = await _current(uow)
     updates: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    placed = await place(uow, ids, policy, scheme, now)
-    uow.events.add(await _events(uow, policy, scheme, placed, now))
+    placed = await place(uow, ids, policy, scheme, now, whole=True)
+    uow.events.add(_events(uow, policy, placed, now))
     for cid, (current, p, _) in placed.items():
         if current == p:
             continue
@@ -121,24 +128,18 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     await uow.tiers.apply(updates, changes)
 
 
-async def _events(
+def _events(
     uow: UnitOfWork,
     policy: TierPolicy,
-    scheme: SegmentScheme,
     placed: Mapping[int, tuple[Standing, Standing, ContactView]],
     now: datetime,
 ) -> list[Event]:
     """Score changes (the deltas this unit of work added), tier changes and hot leads,
     each with the contact as subscription filters see it after the change."""
     moved = {cid: uow.contacts.moved.pop(cid, 0) for cid in placed}
-    changed = [cid for cid, (was, now_, _) in placed.items() if moved[cid] or was.tier != now_.tier]
-    if not changed:
-        return []
-    views = {cid: placed[cid][2] for cid in changed}
-    used = _conditions(policy, scheme)
-    if not (used & TAG_CONDITIONS and used & DATE_CONDITIONS):  # placing skipped some of it
-        views = {cid: v for cid, (v, _) in (await uow.contacts.placement_views(
-            changed, tags=True, dates=True)).items()}  # fmt: skip
+    views = {
+        cid: view for cid, (was, new, view) in placed.items() if moved[cid] or was.tier != new.tier
+    }
     top, out = policy.bands[-1].name, []
     for cid, view in views.items():
         current, p, _ = placed[cid]
