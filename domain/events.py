@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 from domain.contacts import CompanyType, ContactType, ContactView, FunnelStage, Source
@@ -54,11 +55,14 @@ _VIEW_FIELDS = (
 )  # fmt: skip
 
 
+_read_fields = attrgetter(*_VIEW_FIELDS)
+
+
 def view_to_dict(view: ContactView) -> dict[str, Any]:
-    out: dict[str, Any] = {name: getattr(view, name) for name in _VIEW_FIELDS}
-    for name in _VIEW_DATES:
-        value = getattr(view, name)
-        out[name] = value.isoformat() if value else None
+    out: dict[str, Any] = dict(zip(_VIEW_FIELDS, _read_fields(view), strict=True))
+    created, active = view.created_at, view.last_activity_at
+    out["created_at"] = created.isoformat() if created else None
+    out["last_activity_at"] = active.isoformat() if active else None
     out["tag_points"] = dict(view.tag_points)
     return out
 

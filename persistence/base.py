@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Row
@@ -14,21 +15,24 @@ def enum_or_none(kind: type[Enum], value: str | None) -> Any:
     return kind(value) if value is not None else None
 
 
-_COMPILED: dict[tuple[Any, str], Any] = {}
+_COMPILED: dict[tuple[Any, str, tuple[str, ...]], Any] = {}
 
 
 async def execute_plain_many(
-    conn: AsyncConnection, stmt: Any, rows: Sequence[Mapping[str, Any]]
+    conn: AsyncConnection, stmt: Any, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """executemany of `stmt` for parameters that need no type conversion (str, int, float,
-    None), handed to the driver as positional tuples. SQLAlchemy's per-row parameter
-    processing costs more than the writes themselves when every contact is re-tiered."""
-    key = (stmt, conn.dialect.name)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = _COMPILED[key] = stmt.compile(dialect=conn.dialect)
-    names = compiled.positiontup
-    await conn.exec_driver_sql(compiled.string, [tuple(row[n] for n in names) for row in rows])
+    None): `rows` are tuples of the parameters `names`, put in the driver's order and handed
+    over directly. SQLAlchemy's per-row parameter processing costs more than the writes
+    themselves when every contact is re-tiered."""
+    key = (stmt, conn.dialect.name, tuple(names))
+    found = _COMPILED.get(key)
+    if found is None:
+        compiled = stmt.compile(dialect=conn.dialect)
+        order = itemgetter(*(list(names).index(n) for n in compiled.positiontup))
+        found = _COMPILED[key] = (compiled.string, order)
+    sql, order = found
+    await conn.exec_driver_sql(sql, [order(row) for row in rows])
 
 
 def plain(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,8 @@ SIGNALS = (
     )
     .group_by(interaction_t.c.contact_id, interaction_t.c.type)
 )
+PLACED = ("tier", "tier_index", "tier_reason", "lead_status", "segment", "cid",
+          "tier_version", "segment_version")  # fmt: skip
 SET_TIER = (
     update(contact_t)
     .where(contact_t.c.id == bindparam("cid"))
@@ -127,10 +129,11 @@ class TierRepository(Repository):
         return out
 
     async def apply(
-        self, updates: Sequence[Mapping[str, Any]], changes: Iterable[Mapping[str, Any]]
+        self, updates: Sequence[Sequence[Any]], changes: Iterable[Mapping[str, Any]]
     ) -> None:
+        """`updates`: tuples of PLACED (a Standing, the contact id, both versions)."""
         if updates:
-            await execute_plain_many(self.conn, SET_TIER, updates)
+            await execute_plain_many(self.conn, SET_TIER, PLACED, updates)
         rows = list(changes)
         if rows:
             await self.conn.execute(insert(change_t), rows)

@@ -105,18 +105,14 @@ def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
 async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     """Places the contacts again, logs what moved, and queues their live events."""
     policy, scheme = await _current(uow)
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
     placed = await place(uow, ids, policy, scheme, now, whole=True)
     uow.events.add(_events(uow, policy, placed, now))
     for cid, (current, p, _) in placed.items():
         if current == p:
             continue
-        updates.append(
-            {"cid": cid, "tier": p.tier, "tier_index": p.tier_index, "tier_reason": p.tier_reason,
-             "tier_version": policy.version, "lead_status": p.lead_status,
-             "segment": p.segment, "segment_version": scheme.version}
-        )  # fmt: skip
+        updates.append((*p, cid, policy.version, scheme.version))  # tiers.apply's PLACED
         if current.tier != p.tier:
             reason = p.tier_reason or ""
             changes.append(_log(cid, "TIER", current.tier, p.tier, policy.version, reason, now))
