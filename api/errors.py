@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import ExecutionResult, FieldNode, GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from domain.auth import Scope
@@ -121,6 +122,13 @@ class ErrorPolicy(SchemaExtension):
             return _rebuild(error, original.message, extensions)
         if error.extensions and "code" in error.extensions:
             return error
+        if isinstance(original, InvalidOperationTypeError):  # e.g. a query over graphql-ws
+            ctx.extra.setdefault("request_error", "BAD_REQUEST")
+            message = (
+                f"{original.operation_type.value} operations are not accepted here; send "
+                "queries and mutations over HTTP (or graphql-transport-ws)"
+            )
+            return _rebuild(error, message, {"code": "BAD_REQUEST"})
         code, request_error = _code_for(error, self.validation_failed)
         if request_error:
             ctx.extra.setdefault("request_error", code)

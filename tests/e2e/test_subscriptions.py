@@ -160,6 +160,9 @@ async def test_the_legacy_graphql_ws_protocol_delivers_too(server):
     message = await live.next()
     assert message["type"] == "data"
     assert score_of(message)["contact"]["email"] == items[0]["email"]
+    await live.subscribe("q", "{ tags { code } }")  # graphql-ws carries subscriptions only
+    refused = await live.next()
+    assert (refused["type"], refused["payload"]["extensions"]["code"]) == ("error", "BAD_REQUEST")
     await live.close()
 
 
