@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         keep_alive=True,
         keep_alive_interval=settings.keep_alive_seconds,
     )
+    hub.authorized = view.still_authorized
 
     async def healthz(_request: Request) -> JSONResponse:
         try:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -223,6 +223,7 @@ class LiveHub:
         self.inbox = inbox
         self.groups: dict[tuple[Any, ...], Group] = {}
         self.on_drop: Callable[[], None] = lambda: None
+        self.authorized: Callable[[Context], Awaitable[bool]] = _always
         self.groups_listening: set[Group] = set()
 
     def on_events(self, events: list[Event]) -> None:
@@ -244,7 +245,11 @@ class LiveHub:
         context: Context,
         run: Callable[[Context], AsyncGenerator[Any, None]],
     ) -> AsyncGenerator[Any, None]:
-        """One subscriber's results: its replay, then its group's live results."""
+        """One subscriber's results: its replay, then its group's live results, for as
+        long as its key is not revoked."""
+        if not await self.authorized(context):
+            yield REVOKED
+            return
         query, operation, variables = key_parts
         shared = {k: v for k, v in (variables or {}).items() if k != "after"}
         key = (query, operation, orjson.dumps(shared, option=orjson.OPT_SORT_KEYS))
@@ -270,6 +275,9 @@ class LiveHub:
                     yield _slow(member.last, self.buffer)
                     return
                 if cursor > member.last:
+                    if not await self.authorized(context):
+                        yield REVOKED
+                        return
                     member.last = cursor
                     yield result
         finally:
@@ -277,6 +285,21 @@ class LiveHub:
             if not group.members and group.task is not None:
                 self.forget(group)
                 group.task.cancel()
+
+
+async def _always(_context: Context) -> bool:
+    return True
+
+
+REVOKED = ExecutionResult(
+    data=None,
+    errors=[
+        GraphQLError(
+            "the API key of this connection was revoked; reconnect with a valid key",
+            extensions={"code": "UNAUTHENTICATED"},
+        )
+    ],
+)
 
 
 def _fresh(context: Context, source: LiveSource | None) -> Context:

@@ -126,6 +126,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         header = params.get("authorization") or params.get("Authorization")
         await self.authenticate(context, header if isinstance(header, str) else None)
+        context.extra["token"] = bearer_token(header) if isinstance(header, str) else None
         if context.principal is None and not isinstance(header, str):
             context.auth_problem = (
                 'an API key is required: send {"authorization": "Bearer <key>"} as the '
@@ -135,6 +136,12 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": context.auth_problem, "code": "UNAUTHENTICATED"}
             )
+
+    async def still_authorized(self, context: Context) -> bool:
+        """Whether the key a WebSocket connected with still works (revocation is seen at
+        once in this process, within the key cache's 5 s in others)."""
+        token = context.extra.get("token")
+        return bool(token) and await auth.authenticate(self.uows, token, self.key_cache) is not None
 
     async def authenticate(self, context: Context, header: str | None) -> None:
         token = bearer_token(header)

@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.graphql import OperationType
 
 from api.errors import ErrorPolicy, OperationGuard
+from api.live import REVOKED
 from api.resolvers.mutation import Mutation
 from api.resolvers.query import Query
 from api.resolvers.subscription import Subscription
@@ -68,9 +69,22 @@ class SegmentoSchema(strawberry.Schema):
                 async for result in results:
                     yield result
 
-        if hub is None or not _is_subscription(query, operation_name):
+        if hub is not None and not _is_subscription(query, operation_name):
+            return _unless_revoked(hub, context_value, run)
+        if hub is None:
             return run(context_value)
         return hub.stream((query, operation_name, variable_values), context_value, run)
+
+
+async def _unless_revoked(
+    hub: Any, context: Any, run: Callable[[Any], AsyncGenerator[Any, None]]
+) -> AsyncGenerator[Any, None]:
+    """A query or mutation over WebSocket runs only while the connection's key is valid."""
+    if not await hub.authorized(context):
+        yield REVOKED
+        return
+    async for result in run(context):
+        yield result
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

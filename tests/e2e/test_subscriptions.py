@@ -190,6 +190,28 @@ async def test_a_missing_or_bad_key_is_refused_on_connection_init(server, key):
     await legacy.close()
 
 
+async def test_a_revoked_key_stops_its_open_subscriptions_and_operations(server):
+    created = await post(server.port, server.key,
+        'mutation { createApiKey(name: "dashboard", scope: READ) { secret apiKey { id } } }')  # fmt: skip
+    secret, key_id = created["createApiKey"]["secret"], created["createApiKey"]["apiKey"]["id"]
+    live = await Live.connect(server.port, secret)
+    await live.subscribe("s", SCORES)
+    await asyncio.sleep(0.2)
+    await record(server, visits(1, "before-revoke"))
+    assert score_of(await live.next())["cursor"]
+    await post(
+        server.port, server.key, "mutation($id: ID!) { revokeApiKey(id: $id) }", {"id": key_id}
+    )
+    await record(server, visits(1, "after-revoke"))
+    refused = await live.next()
+    assert refused["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await live.next())["type"] == "complete"
+    await live.subscribe("q", "query { tags { code } }")
+    refused = await live.next()
+    assert refused["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    await live.close()
+
+
 async def test_a_bad_filter_or_cursor_is_refused_with_a_code(server):
     live = await Live.connect(server.port, server.key)
     await live.subscribe("a", SCORES, {"after": "not-a-cursor"})
