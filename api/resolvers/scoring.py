@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from api.context import AppInfo
-from api.schema.contact import Contact
+from api.schema.contact import Contact, load_contact
 from api.schema.enums import RuleGroupEnum, RuleKindEnum, RuleStatusEnum
 from api.schema.errors import ItemError
 from api.schema.scoring import DecayPolicy, DecayRun, FitRule, Interaction, ScoringRule
@@ -33,10 +33,7 @@ class AppliedRule:
 
 
 async def _contact(info: AppInfo, contact_id: int | None) -> Contact | None:
-    if contact_id is None:
-        return None
-    found = await info.context.loaders.contact.load(contact_id)
-    return Contact.from_domain(found) if found else None
+    return None if contact_id is None else await load_contact(info, contact_id)
 
 
 @strawberry.type

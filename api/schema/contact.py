@@ -164,3 +164,9 @@ async def _history(
     uows = info.context.uows
     found = await fetch(uows, contact_id, page_request(first, after, None, None, "ID"))
     return connection_from(found, convert, lambda: count(uows, contact_id))  # type: ignore[arg-type]
+
+
+async def load_contact(info: AppInfo, contact_id: int) -> Contact | None:
+    """The contact by id through the request's data loader (null if it is gone)."""
+    found = await info.context.loaders.contact.load(contact_id)
+    return Contact.from_domain(found) if found else None

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
 from api.context import AppInfo
-from api.schema.contact import Contact
-from domain.events import Event
+from api.schema.contact import Contact, load_contact
+from domain.events import Event, EventType
 
-
-async def _load_contact(info: AppInfo, contact_id: int) -> Contact | None:
-    found = await info.context.loaders.contact.load(contact_id)
-    return Contact.from_domain(found) if found else None
-
-
-@strawberry.enum(description="What happened to the contact.")
-class ContactEventType(Enum):
-    SCORE_CHANGED = "SCORE_CHANGED"
-    TIER_CHANGED = "TIER_CHANGED"
-    HOT_LEAD = "HOT_LEAD"
-    INTERACTION = "INTERACTION"
+ContactEventType = strawberry.enum(
+    EventType, name="ContactEventType", description="What happened to the contact."
+)
 
 
 @strawberry.interface(description="An event of the log, for one contact.")
@@ -33,7 +23,7 @@ class LiveEvent:
 
     @strawberry.field(description="The contact as it is now (null if it was deleted).")
     async def contact(self, info: AppInfo) -> Contact | None:
-        return await _load_contact(info, int(self.contact_id))
+        return await load_contact(info, int(self.contact_id))
 
 
 @strawberry.type
@@ -100,7 +90,7 @@ def hot_event(e: Event) -> HotLeadEvent:
 def activity_event(e: Event) -> ContactEvent:
     p = e.payload
     return ContactEvent(
-        **base(e), type=ContactEventType(e.type.value), old_score=p.get("old_score"),
+        **base(e), type=e.type, old_score=p.get("old_score"),
         new_score=p.get("new_score"), delta=p.get("delta"), from_tier=p.get("from_tier"),
         to_tier=p.get("to_tier"), reason=p.get("reason"),
         interaction_type=p.get("interaction_type"), points=p.get("points"),

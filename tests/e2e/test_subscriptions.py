@@ -151,6 +151,23 @@ async def test_filters_see_the_contact_after_the_change_tags_and_dates_included(
     await live.close()
 
 
+async def test_contact_activity_replays_everything_that_happened_to_one_contact(server):
+    items = visits(1, "activity")
+    await record(server, items)
+    found = await post(
+        server.port, server.key, f'{{ contactByEmail(email: "{items[0]["email"]}") {{ id }} }}'
+    )
+    query = """subscription($id: ID!, $after: String) {
+      contactActivity(contactId: $id, after: $after) { type contactId interactionType delta toTier } }"""
+    live = await Live.connect(server.port, server.key)
+    await live.subscribe("a", query, {"id": found["contactByEmail"]["id"], "after": "0"})
+    got = [(await live.next())["payload"]["data"]["contactActivity"] for _ in range(3)]
+    assert [g["type"] for g in got] == ["INTERACTION", "SCORE_CHANGED", "TIER_CHANGED"]
+    assert {g["contactId"] for g in got} == {found["contactByEmail"]["id"]}
+    assert (got[0]["interactionType"], got[1]["delta"]) == ("EMAIL_OPEN", 9)
+    await live.close()
+
+
 async def test_the_legacy_graphql_ws_protocol_delivers_too(server):
     live = await Live.connect(server.port, server.key, LEGACY_WS)
     await live.subscribe("1", SCORES)
