@@ -27,6 +27,7 @@ from redis import asyncio as aioredis
 
 from domain.events import Event
 from persistence.event_log import event_from_wire, event_to_wire
+from services import live
 from services.ports import UnitOfWorkFactory
 
 log = logging.getLogger("segmento.bus")
@@ -230,12 +231,8 @@ class EventBus:
 
     async def _catch_up(self, upto: int | None = None) -> None:
         """Hands over everything in the log after the last cursor handed over."""
-        while True:
-            async with self.uows() as uow:
-                page = await uow.events.after(self.last, PAGE, upto=upto)
+        async for page in live.pages(self.uows, self.last, upto, PAGE):
             self._dispatch(page)
-            if len(page) < PAGE:
-                return
 
     def _dispatch(self, events: list[Event]) -> None:
         fresh = [e for e in events if e.cursor > self.last]

@@ -42,17 +42,25 @@ async def check_resume(uows: UnitOfWorkFactory, start: int | None) -> int:
     return head
 
 
-async def replay(uows: UnitOfWorkFactory, start: int, head: int) -> AsyncIterator[Event]:
-    """Events after `start` up to `head`, oldest first, a page per read."""
-    last = start
-    while last < head:
+async def pages(
+    uows: UnitOfWorkFactory, after: int, upto: int | None = None, size: int = PAGE
+) -> AsyncIterator[list[Event]]:
+    """The log after `after` (up to `upto`), oldest first, one read per page."""
+    while True:
         async with uows() as uow:
-            page = await uow.events.after(last, PAGE, upto=head)
-        if not page:
+            page = await uow.events.after(after, size, upto=upto)
+        if page:
+            yield page
+        if len(page) < size:
             return
+        after = page[-1].cursor
+
+
+async def replay(uows: UnitOfWorkFactory, start: int, head: int) -> AsyncIterator[Event]:
+    """Events after `start` up to `head`, oldest first."""
+    async for page in pages(uows, start, head):
         for event in page:
             yield event
-        last = page[-1].cursor
 
 
 async def prune(uows: UnitOfWorkFactory, now: datetime, retention: timedelta) -> int:
