@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -53,21 +54,45 @@ def one_open(email: str) -> dict[str, object]:
                   "occurredAt": "2026-11-23T08:00:00+00:00"}}  # fmt: skip
 
 
+class Pair:
+    """Servers A and B on one database and one broadcast; A prints the bootstrap key."""
+
+    def __init__(self, database_url: str, broadcast_url: str) -> None:
+        self.url = database_url
+        self.env = {"SEGMENTO_DECAY_INTERVAL_SECONDS": "0", "BROADCAST_URL": broadcast_url}
+        self.port_a, self.port_b = free_port(), free_port()
+        self.a: subprocess.Popen[str] | None = None
+        self.b: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Pair:
+        try:
+            self.a = start(self.url, self.port_a, self.env)
+            self.key = first_key(self.a)
+            wait_healthy(self.port_a, self.a)
+            self.start_b()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def start_b(self) -> None:
+        self.b = start(self.url, self.port_b, self.env)
+        wait_healthy(self.port_b, self.b)
+
+    def __exit__(self, *_exc: object) -> None:
+        for process in (self.a, self.b):
+            if process is not None and process.poll() is None:
+                stop(process)
+
+
 def email_of(message: dict[str, object]) -> str:
     assert message["type"] == "next", message
     return message["payload"]["data"]["scoreChanged"]["contact"]["email"]  # type: ignore[index]
 
 
 async def test_two_processes_share_events_and_a_restart_loses_nothing(shared, redis_url):
-    env = {"SEGMENTO_DECAY_INTERVAL_SECONDS": "0", "BROADCAST_URL": shared["BROADCAST_URL"]}
-    port_a, port_b = free_port(), free_port()
-    a = start(shared["DATABASE_URL"], port_a, env)
-    b = None
-    try:
-        key = first_key(a)
-        wait_healthy(port_a, a)
-        b = start(shared["DATABASE_URL"], port_b, env)
-        wait_healthy(port_b, b)
+    with Pair(shared["DATABASE_URL"], shared["BROADCAST_URL"]) as pair:
+        key, port_a, port_b = pair.key, pair.port_a, pair.port_b
         # a subscriber on B sees a change made through A within a second
         live = await Live.connect(port_b, key)
         await live.subscribe("s", SCORES)
@@ -80,12 +105,11 @@ async def test_two_processes_share_events_and_a_restart_loses_nothing(shared, re
         cursor = message["payload"]["data"]["scoreChanged"]["cursor"]
         # B restarts while A keeps changing things
         await live.close()
-        stop(b)
+        stop(pair.b)
         missed = [f"missed{i}@multi.it" for i in range(5)]
         for email in missed:
             await post(port_a, key, RECORD, one_open(email))
-        b = start(shared["DATABASE_URL"], port_b, env)
-        wait_healthy(port_b, b)
+        pair.start_b()
         again = await Live.connect(port_b, key)
         await again.subscribe("s", SCORES, {"after": cursor})
         assert [email_of(await again.next()) for _ in missed] == missed
@@ -98,24 +122,13 @@ async def test_two_processes_share_events_and_a_restart_loses_nothing(shared, re
         with pytest.raises(TimeoutError):
             await again.next(wait=1)  # and nothing twice
         await again.close()
-    finally:
-        stop(a)
-        if b is not None and b.poll() is None:
-            stop(b)
 
 
 async def test_postgres_notify_can_carry_the_events_between_processes(shared):
     """BROADCAST_URL=postgres://…: small batches travel whole, big ones as a cursor."""
     broadcast = shared["DATABASE_URL"].replace("postgresql+asyncpg://", "postgres://")
-    env = {"SEGMENTO_DECAY_INTERVAL_SECONDS": "0", "BROADCAST_URL": broadcast}
-    port_a, port_b = free_port(), free_port()
-    a = start(shared["DATABASE_URL"], port_a, env)
-    b = None
-    try:
-        key = first_key(a)
-        wait_healthy(port_a, a)
-        b = start(shared["DATABASE_URL"], port_b, env)
-        wait_healthy(port_b, b)
+    with Pair(shared["DATABASE_URL"], broadcast) as pair:
+        key, port_a, port_b = pair.key, pair.port_a, pair.port_b
         live = await Live.connect(port_b, key)
         await live.subscribe("s", SCORES)
         await asyncio.sleep(0.5)
@@ -128,7 +141,3 @@ async def test_postgres_notify_can_carry_the_events_between_processes(shared):
         got = {email_of(await live.next(wait=5)) for _ in many}
         assert got == {m["email"] for m in many}
         await live.close()
-    finally:
-        stop(a)
-        if b is not None and b.poll() is None:
-            stop(b)
