@@ -1,0 +1,183 @@
+"""Saved lists, their stored members, and the SQL side of list membership."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from domain.codec import filter_from_dict, filter_to_dict
+from domain.filters import ContactFilter
+from domain.lists import ContactList, ListKind
+from persistence.base import Repository
+from persistence.filters_sql import compile_filter, contact_t
+from persistence.tables import metadata
+from persistence.types import UtcDateTime
+
+list_t: Table = metadata.tables["contact_list"]
+member_t: Table = metadata.tables["list_member"]
+
+MEMBERS_OF = select(member_t.c.contact_id, member_t.c.list_id).where(
+    member_t.c.contact_id.in_(bindparam("ids", expanding=True))
+)
+
+# Statements of the write path, built once.
+ADD_MEMBER = {
+    pg: dialect.insert(member_t).on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
+    for pg, dialect in ((True, postgresql), (False, sqlite))
+}
+REMOVE_MEMBER = delete(member_t).where(
+    member_t.c.list_id == bindparam("lid"), member_t.c.contact_id == bindparam("cid")
+)
+
+
+def list_from_row(row: Any) -> ContactList:
+    return ContactList(
+        id=row.id,
+        name=row.name,
+        kind=ListKind(row.kind),
+        filter=filter_from_dict(row.filter) if row.filter is not None else None,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def stored_members(list_id: int) -> ColumnElement[bool]:
+    return contact_t.c.id.in_(select(member_t.c.contact_id).where(member_t.c.list_id == list_id))
+
+
+def membership_condition(lst: ContactList, now: datetime) -> ColumnElement[bool]:
+    """Who is in the list now, as SQL: the compiled filter, or the stored members."""
+    if lst.kind is ListKind.DYNAMIC and lst.filter is not None:
+        return compile_filter(lst.filter, now)
+    return stored_members(lst.id)
+
+
+class ListRepository(Repository):
+    async def insert(
+        self,
+        name: str,
+        description: str | None,
+        kind: ListKind,
+        node: ContactFilter | None,
+        now: datetime,
+    ) -> int:
+        values = {
+            "name": name, "description": description, "kind": kind.value,
+            "filter": filter_to_dict(node) if node is not None else None,
+            "created_at": now, "updated_at": now,
+        }  # fmt: skip
+        result = await self.conn.execute(insert(list_t).values(values).returning(list_t.c.id))
+        return int(result.scalar_one())
+
+    async def update(self, list_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        changes = dict(values)
+        if "filter" in changes:
+            node = changes["filter"]
+            changes["filter"] = filter_to_dict(node) if node is not None else None
+        stmt = update(list_t).where(list_t.c.id == list_id).values(**changes, updated_at=now)
+        await self.conn.execute(stmt)
+
+    async def delete(self, list_id: int) -> bool:
+        await self.conn.execute(delete(member_t).where(member_t.c.list_id == list_id))
+        result = await self.conn.execute(delete(list_t).where(list_t.c.id == list_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def get(self, list_id: int) -> ContactList | None:
+        row = (await self.conn.execute(select(list_t).where(list_t.c.id == list_id))).first()
+        return list_from_row(row) if row else None
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, ContactList]:
+        rows = await self._rows(select(list_t).where(list_t.c.id.in_(list(ids))))
+        return {r.id: list_from_row(r) for r in rows}
+
+    async def get_by_name(self, name: str) -> ContactList | None:
+        row = (await self.conn.execute(select(list_t).where(list_t.c.name == name))).first()
+        return list_from_row(row) if row else None
+
+    async def all(self, kind: ListKind | None = None) -> list[ContactList]:
+        stmt = select(list_t).order_by(list_t.c.name)
+        if kind is not None:
+            stmt = stmt.where(list_t.c.kind == kind.value)
+        return [list_from_row(r) for r in await self._rows(stmt)]
+
+    async def memberships(self, contact_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Stored memberships (static members and last-decided dynamic ones) per contact."""
+        out: dict[int, set[int]] = defaultdict(set)
+        if contact_ids:
+            result = await self.conn.execute(MEMBERS_OF, {"ids": list(contact_ids)})
+            for cid, lid in result.all():
+                out[cid].add(lid)
+        return out
+
+    async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
+        """(list_id, contact_id) pairs; pairs already stored are left as they are."""
+        if not pairs:
+            return
+        rows = [{"list_id": lid, "contact_id": cid, "added_at": now} for lid, cid in pairs]
+        await self.conn.execute(ADD_MEMBER[self.conn.dialect.name == "postgresql"], rows)
+
+    async def remove_members(self, pairs: Sequence[tuple[int, int]]) -> None:
+        if not pairs:
+            return
+        await self.conn.execute(REMOVE_MEMBER, [{"lid": lid, "cid": cid} for lid, cid in pairs])
+
+    async def stored_ids(self, list_id: int, contact_ids: Sequence[int]) -> set[int]:
+        stmt = select(member_t.c.contact_id).where(
+            member_t.c.list_id == list_id, member_t.c.contact_id.in_(list(contact_ids))
+        )
+        return {r.contact_id for r in await self._rows(stmt)}
+
+    async def drift(
+        self, lst: ContactList, now: datetime, limit: int
+    ) -> tuple[list[int], list[int]]:
+        """Up to `limit` contacts the filter selects that are not stored as members, and up to
+        `limit` stored members it no longer selects (set-based, for a whole dynamic list)."""
+        assert lst.filter is not None
+        selects = compile_filter(lst.filter, now)
+        stored = exists(
+            select(1).where(member_t.c.list_id == lst.id, member_t.c.contact_id == contact_t.c.id)
+        )
+        entering = select(contact_t.c.id).where(selects, not_(stored))
+        leaving = select(contact_t.c.id).where(stored, not_(selects))
+        entered = [r.id for r in await self._rows(entering.order_by(contact_t.c.id).limit(limit))]
+        left = [r.id for r in await self._rows(leaving.order_by(contact_t.c.id).limit(limit))]
+        return entered, left
+
+    async def counts(self, lists: Sequence[ContactList], now: datetime) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for lst in lists:
+            stmt = (
+                select(func.count())
+                .select_from(contact_t)
+                .where(and_(membership_condition(lst, now)))
+            )
+            out[lst.id] = int(await self._scalar(stmt))
+        return out
+
+    async def store_all(self, lst: ContactList, now: datetime) -> None:
+        """Stores every contact a dynamic list's filter selects now (set-based)."""
+        assert lst.filter is not None
+        chosen = select(
+            literal(lst.id).label("list_id"), contact_t.c.id, literal(now, UtcDateTime)
+        ).where(compile_filter(lst.filter, now))
+        stmt = insert(member_t).from_select(["list_id", "contact_id", "added_at"], chosen)
+        await self.conn.execute(stmt)

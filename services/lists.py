@@ -1,0 +1,334 @@
+"""Dynamic and static lists: definitions, members, and membership kept current.
+
+A write that changes contacts calls `follow` with the contacts as they now are: each dynamic
+list's predicate decides membership, and what changed is stored and logged as LIST_ENTERED /
+LIST_LEFT in the same transaction. List queries compile the same filter to SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from domain import events
+from domain.contacts import ContactView
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.events import Event
+from domain.filters import ContactFilter, conditions_used, tag_codes, validate_filter
+from domain.lists import (
+    ContactList,
+    ListKind,
+    Membership,
+    check_definition,
+    clean_description,
+    clean_name,
+)
+from persistence.list_repositories import list_t
+from persistence.unit_of_work import UnitOfWork
+from services.ports import UnitOfWorkFactory
+
+MAX_MEMBERS_PER_CALL = 1000
+DRIFT_CHUNK = 1000
+# Conditions whose answer changes with time alone: lists using them are re-checked by a job.
+# `now` for predicates that never read it (their lists do not use CLOCK_CONDITIONS).
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+CLOCK_CONDITIONS = {"last_activity_within_days", "last_activity_older_than_days"}
+
+
+# Dynamic lists per database with their compiled predicates, reused while the definitions
+# are unchanged. Lists that read the clock get predicates compiled again each second.
+@dataclass
+class Watched:
+    lists: list[ContactList]
+    steady: Membership
+    clocked: list[ContactList]
+    second: datetime = NEVER
+    timely: Membership = field(default_factory=lambda: Membership({}))
+    names: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.names = {lst.id: lst.name for lst in self.lists}
+
+    def membership(self, now: datetime) -> Membership:
+        if not self.clocked:
+            return self.steady
+        second = now.replace(microsecond=0)
+        if second != self.second:
+            timely = Membership.of(self.clocked, second)
+            self.second, self.timely = second, Membership({**self.steady.tests, **timely.tests})
+        return self.timely
+
+
+_cached: dict[tuple[int, tuple[Any, ...]], Watched] = {}
+STAMP = select(func.count(), func.sum(list_t.c.id), func.max(list_t.c.updated_at)).where(
+    list_t.c.kind == ListKind.DYNAMIC.value
+)
+
+
+def _reads_clock(lst: ContactList) -> bool:
+    return lst.filter is not None and bool(conditions_used(lst.filter) & CLOCK_CONDITIONS)
+
+
+async def watched(uow: UnitOfWork) -> Watched:
+    """The dynamic lists and their predicates, parsed once per set of definitions (every
+    write checks membership against every list, so it reads one aggregate row, not every
+    filter)."""
+    row = (await uow.conn.execute(STAMP)).one()
+    if not row[0]:
+        return Watched([], Membership({}), [])
+    key = (id(uow.db), tuple(row))
+    found = _cached.get(key)
+    if found is None:
+        if len(_cached) > 16:
+            _cached.clear()
+        everything = await uow.lists.all(ListKind.DYNAMIC)
+        clocked = [lst for lst in everything if _reads_clock(lst)]
+        steady = Membership.of([lst for lst in everything if not _reads_clock(lst)], NEVER)
+        found = _cached[key] = Watched(everything, steady, clocked)
+    return found
+
+
+async def follow(
+    uow: UnitOfWork, views: Mapping[int, ContactView], now: datetime, watching: Watched
+) -> None:
+    """Decides the dynamic-list membership of contacts a write changed (as they are now,
+    with the clock read to the second), stores what changed and queues LIST_ENTERED /
+    LIST_LEFT events. `watching`: what `watched()` returned in this unit of work."""
+    if not views or not watching.lists:
+        return
+    membership = watching.membership(now)
+    names = watching.names
+    stored = await uow.lists.memberships(list(views))
+    entered: list[tuple[int, int]] = []
+    left: list[tuple[int, int]] = []
+    out: list[Event] = []
+    for cid, view in views.items():
+        into, out_of = membership.changes(view, stored.get(cid, set()))
+        if not into and not out_of:
+            continue
+        snapshot = events.view_to_dict(view)
+        for lid in sorted(into):
+            entered.append((lid, cid))
+            out.append(events.list_changed(view, lid, names[lid], True, now, snapshot))
+        for lid in sorted(out_of):
+            left.append((lid, cid))
+            out.append(events.list_changed(view, lid, names[lid], False, now, snapshot))
+    await uow.lists.add_members(entered, now)
+    await uow.lists.remove_members(left)
+    uow.events.add(out)
+
+
+async def _check_tags(uow: UnitOfWork, node: ContactFilter | None) -> None:
+    codes = tag_codes(node) if node is not None else set()
+    if not codes:
+        return
+    known = await uow.tags.get_by_codes(codes)
+    missing = sorted(codes - set(known))
+    if missing:
+        raise InvalidInput(
+            f"the filter names tags that do not exist: {', '.join(missing)}", field="filter"
+        )
+
+
+async def _require(uow: UnitOfWork, list_id: int) -> ContactList:
+    found = await uow.lists.get(list_id)
+    if found is None:
+        raise NotFound(f"no list with id {list_id}", field="id")
+    return found
+
+
+async def create_list(
+    uows: UnitOfWorkFactory,
+    name: str,
+    kind: ListKind,
+    node: ContactFilter | None,
+    description: str | None,
+    now: datetime,
+) -> ContactList:
+    """A new list. A dynamic list starts with the contacts its filter selects (stored in one
+    INSERT … SELECT, no events: nobody's membership changed, the list is new)."""
+    name, description = clean_name(name), clean_description(description)
+    check_definition(kind, node)
+    async with uows(write=True) as uow:
+        if await uow.lists.get_by_name(name):
+            raise Conflict(f"a list named {name!r} already exists", field="name")
+        await _check_tags(uow, node)
+        list_id = await uow.lists.insert(name, description, kind, node, now)
+        created = await _require(uow, list_id)
+        if kind is ListKind.DYNAMIC:
+            await uow.lists.store_all(created, now)
+        await uow.commit()
+        return created
+
+
+async def update_list(
+    uows: UnitOfWorkFactory, list_id: int, changes: Mapping[str, Any], now: datetime
+) -> ContactList:
+    """Renames, re-describes, or (dynamic lists) changes the filter: contacts the new filter
+    takes in or leaves out get LIST_ENTERED / LIST_LEFT events."""
+    async with uows(write=True) as uow:
+        current = await _require(uow, list_id)
+        values: dict[str, Any] = {}
+        if "name" in changes:
+            values["name"] = clean_name(changes["name"])
+            other = await uow.lists.get_by_name(values["name"])
+            if other and other.id != list_id:
+                raise Conflict(f"a list named {values['name']!r} already exists", field="name")
+        if "description" in changes:
+            values["description"] = clean_description(changes["description"])
+        if "filter" in changes:
+            check_definition(current.kind, changes["filter"])
+            await _check_tags(uow, changes["filter"])
+            values["filter"] = changes["filter"]
+        if values:
+            await uow.lists.update(list_id, values, now)
+        updated = await _require(uow, list_id)
+        if "filter" in values:
+            await _settle_drift(uow, updated, now)
+        await uow.commit()
+        return updated
+
+
+async def delete_list(uows: UnitOfWorkFactory, list_id: int) -> None:
+    async with uows(write=True) as uow:
+        if not await uow.lists.delete(list_id):
+            raise NotFound(f"no list with id {list_id}", field="id")
+        await uow.commit()
+
+
+async def _views(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, ContactView]:
+    found = await uow.contacts.placement_views(ids, tags=True, dates=True)
+    return {cid: view for cid, (view, _, _) in found.items()}
+
+
+async def _settle_drift(uow: UnitOfWork, lst: ContactList, now: datetime) -> int:
+    """Brings a dynamic list's stored members in line with its filter, with events."""
+    moved = 0
+    while True:
+        entered, left = await uow.lists.drift(lst, now, DRIFT_CHUNK)
+        if not entered and not left:
+            return moved
+        views = await _views(uow, [*entered, *left])
+        uow.events.add(
+            [events.list_changed(views[c], lst.id, lst.name, True, now) for c in entered]
+            + [events.list_changed(views[c], lst.id, lst.name, False, now) for c in left]
+        )
+        await uow.lists.add_members([(lst.id, c) for c in entered], now)
+        await uow.lists.remove_members([(lst.id, c) for c in left])
+        moved += len(entered) + len(left)
+
+
+async def refresh_clock_lists(uows: UnitOfWorkFactory, now: datetime) -> int:
+    """Lists whose filters read the clock ("active in the last 30 days") change membership
+    with time alone; this job (run by the scheduler) catches them up, with events."""
+    moved = 0
+    async with uows() as uow:
+        lists = [
+            lst
+            for lst in await uow.lists.all(ListKind.DYNAMIC)
+            if lst.filter is not None and conditions_used(lst.filter) & CLOCK_CONDITIONS
+        ]
+    for lst in lists:
+        async with uows(write=True) as uow:
+            moved += await _settle_drift(uow, lst, now)
+            await uow.commit()
+    return moved
+
+
+async def change_members(
+    uows: UnitOfWorkFactory, list_id: int, contact_ids: Sequence[int], add: bool, now: datetime
+) -> ContactList:
+    """Adds contacts to (or removes them from) a static list; each real change is logged."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        raise InvalidInput("give at least one contact id", field="contactIds")
+    if len(ids) > MAX_MEMBERS_PER_CALL:
+        raise InvalidInput(f"at most {MAX_MEMBERS_PER_CALL} contacts per call", field="contactIds")
+    async with uows(write=True) as uow:
+        lst = await _require(uow, list_id)
+        if lst.kind is not ListKind.STATIC:
+            raise InvalidInput(
+                "members of a dynamic list follow its filter; change the filter instead",
+                field="listId",
+            )
+        views = await _views(uow, ids)
+        missing = [cid for cid in ids if cid not in views]
+        if missing:
+            raise NotFound(f"no contact with id {missing[0]}", field="contactIds")
+        already = await uow.lists.stored_ids(list_id, ids)
+        changed = [cid for cid in ids if (cid in already) != add]
+        if add:
+            await uow.lists.add_members([(list_id, c) for c in changed], now)
+        else:
+            await uow.lists.remove_members([(list_id, c) for c in changed])
+        uow.events.add(
+            [events.list_changed(views[c], list_id, lst.name, add, now) for c in changed]
+        )
+        await uow.commit()
+        return lst
+
+
+async def get_list(uows: UnitOfWorkFactory, list_id: int) -> ContactList:
+    async with uows() as uow:
+        return await _require(uow, list_id)
+
+
+async def all_lists(uows: UnitOfWorkFactory, kind: ListKind | None = None) -> list[ContactList]:
+    async with uows() as uow:
+        return await uow.lists.all(kind)
+
+
+async def lists_by_id(uows: UnitOfWorkFactory, ids: Iterable[int]) -> dict[int, ContactList]:
+    async with uows() as uow:
+        return await uow.lists.get_many(ids)
+
+
+async def lists_of_contacts(
+    uows: UnitOfWorkFactory, contact_ids: Sequence[int], now: datetime
+) -> dict[int, list[ContactList]]:
+    """The lists each contact is in now: dynamic lists by their predicate on the contact as
+    it is, static lists by stored membership."""
+    async with uows() as uow:
+        views = await _views(uow, contact_ids)
+        lists = await uow.lists.all()
+        stored = await uow.lists.memberships(list(views))
+    membership = Membership.of(lists, now)
+    by_id = {lst.id: lst for lst in lists}
+    out: dict[int, list[ContactList]] = {}
+    for cid in contact_ids:
+        view = views.get(cid)
+        if view is None:
+            out[cid] = []
+            continue
+        static = {lid for lid in stored.get(cid, set()) if by_id[lid].kind is ListKind.STATIC}
+        ids = membership.lists_of(view) | static
+        out[cid] = sorted((by_id[lid] for lid in ids), key=lambda lst: lst.name)
+    return out
+
+
+MAX_CLUSTERS = 1000
+CLUSTER_COLUMNS = (
+    "sector", "region", "city", "tier", "segment", "source", "contact_type", "lead_status",
+)  # fmt: skip
+
+
+async def clusters(
+    uows: UnitOfWorkFactory, by: Sequence[str], where: ContactFilter | None, now: datetime
+) -> list[tuple[tuple[str | None, ...], int, float]]:
+    """Groups of contacts by the `by` attributes: (values, count, average score), largest
+    first, at most MAX_CLUSTERS groups."""
+    if not by:
+        raise InvalidInput("give at least one dimension to group by", field="by")
+    if len(set(by)) != len(by):
+        raise InvalidInput("each dimension may appear once", field="by")
+    unknown = [b for b in by if b not in CLUSTER_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"cannot group by {', '.join(unknown)}", field="by")
+    if where is not None:
+        validate_filter(where)
+    async with uows() as uow:
+        return await uow.contacts.clusters(by, where, now, MAX_CLUSTERS)
