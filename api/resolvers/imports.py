@@ -1,0 +1,52 @@
+"""The CSV import mutation: an uploaded file (multipart) or CSV text."""
+
+from __future__ import annotations
+
+import io
+from typing import cast
+
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from api.context import AppInfo
+from api.schema.imports import ColumnMappingInput, ImportContactsPayload
+from domain.errors import InvalidInput
+from services import csv_io
+
+MAX_PROBLEMS = 1000
+
+
+async def import_contacts(
+    info: AppInfo,
+    file: Upload | None = None,
+    text: str | None = None,
+    mapping: list[ColumnMappingInput] | None = None,
+    strict: bool = False,
+    dry_run: bool = False,
+) -> ImportContactsPayload:
+    ctx, upload = info.context, cast(UploadFile | None, file)
+    try:
+        with _lines(upload, text) as lines:
+            report = await csv_io.import_contacts(
+                ctx.uows,
+                lines,
+                ctx.clock(),
+                mapping=[(m.column, m.field) for m in mapping or ()],
+                strict=strict,
+                dry_run=dry_run,
+                max_problems=MAX_PROBLEMS,
+            )
+    finally:
+        if upload is not None:
+            await upload.close()
+    return ImportContactsPayload.from_domain(report)
+
+
+def _lines(upload: UploadFile | None, text: str | None) -> io.TextIOBase:
+    """The CSV as text lines: an upload is read as UTF-8 (a byte-order mark is dropped)."""
+    if (upload is None) == (text is None):
+        raise InvalidInput("give either file (a multipart upload) or text", field="file")
+    if text is not None:
+        return io.StringIO(text, newline="")
+    assert upload is not None
+    return io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
