@@ -1,0 +1,160 @@
+"""GDPR: export everything stored about a contact; erase a contact's personal data.
+
+Erasure is irreversible and keeps what aggregates need: the contact row stays (same id,
+score, tier, segment, lead status, sector, region, city, country, company, dates), as do
+its ledger points, interaction types and times, tier history and list memberships, so
+KPIs do not move. Gone: the email (now `erased-<id>@erased.invalid`), names, phone, job
+title, custom attributes and consents on the contact; interaction properties, page query
+strings and idempotency keys (they may embed an address); ledger comments; and any
+occurrence of the email or phone in the contact's event-log snapshots, webhook delivery
+bodies and errors, automation-run logs and tier-change reasons. The contact is not
+re-placed (its score and tier stay as they were). Erasing an erased contact again changes
+nothing and logs nothing more. Merged ids resolve to the kept contact.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from domain.contacts import Contact
+from domain.duplicates import ERASED_DOMAIN, fold
+from domain.errors import NotFound
+from persistence.unit_of_work import UnitOfWork
+from services.ports import UnitOfWorkFactory
+
+ERASED = "[erased]"
+
+
+async def _resolve(uow: UnitOfWork, contact_id: int) -> int:
+    if await uow.contacts.get(contact_id) is not None:
+        return contact_id
+    kept = await uow.lifecycle.alias_of(contact_id)
+    if kept is None:
+        raise NotFound(f"no contact with id {contact_id}", field="id")
+    return kept
+
+
+async def export_contact(uows: UnitOfWorkFactory, contact_id: int) -> dict[str, Any]:
+    """Every row stored about the contact, JSON-ready (dates as ISO 8601 text)."""
+    async with uows() as uow:
+        found = await uow.lifecycle.everything(await _resolve(uow, contact_id))
+    assert found is not None
+    for delivery in found["webhook_deliveries"]:
+        delivery["body"] = json.loads(delivery["body"])  # JSON text as sent
+    data: dict[str, Any] = _json_ready(found)
+    contact = data["contact"]
+    data["consent"] = {
+        "email_marketing": contact["consent_email"],
+        "profiling": contact["consent_profiling"],
+    }
+    return data
+
+
+def erased_email(contact_id: int) -> str:
+    return f"erased-{contact_id}@{ERASED_DOMAIN}"
+
+
+async def erase_contact(
+    uows: UnitOfWorkFactory, contact_id: int, key_id: int | None, now: datetime
+) -> int:
+    """Returns the id of the erased contact."""
+    async with uows(write=True) as uow:
+        target = await _resolve(uow, contact_id)
+        await uow.contacts.lock([target])
+        contact = await uow.contacts.get(target)
+        assert contact is not None
+        if await uow.lifecycle.erased(target):
+            return target
+        scrub = _scrubber(contact, erased_email(target))
+        await uow.contacts.update(target, _blank(target), now)
+        await uow.lifecycle.forget_interactions(target)
+        await uow.lifecycle.scrub_rows(target, SCRUBBED, scrub)
+        await uow.lifecycle.scrub_rows(target, {"interaction": ["page"]}, _page_scrubber(scrub))
+        await uow.lifecycle.log_erasure(target, key_id, now)
+        await uow.commit()
+    return target
+
+
+# Text and JSON columns of a contact's rows that can carry its email or phone.
+SCRUBBED: dict[str, list[str]] = {
+    "event": ["payload"],
+    "webhook_delivery": ["body", "last_error"],
+    "automation_run": ["trigger", "actions"],
+    "tier_change": ["reason"],
+    "score_entry": ["label"],
+}
+
+
+def _blank(contact_id: int) -> dict[str, Any]:
+    return {
+        "email": erased_email(contact_id), "first_name": None, "last_name": None,
+        "phone": None, "job_title": None, "custom_attributes": {}, "consent_email": False,
+        "consent_profiling": False,
+    }  # fmt: skip
+
+
+def _scrubber(contact: Contact, placeholder: str) -> Any:
+    """Replaces the email (with the placeholder) and the phone wherever they occur in a
+    value (text, JSON text, or JSON structures); a value equal to a name becomes
+    `[erased]`."""
+    contained = [(contact.email, placeholder)]
+    if contact.phone and len(contact.phone.strip()) >= 5:
+        contained.append((contact.phone.strip(), ERASED))
+    names = {fold(n) for n in (contact.first_name, contact.last_name) if n and n.strip()}
+    full = fold(f"{contact.first_name or ''} {contact.last_name or ''}")
+    if full:
+        names.add(full)
+
+    def text(value: str) -> str:
+        if fold(value) in names:
+            return ERASED
+        for needle, replacement in contained:
+            value = _replace_ci(value, needle, replacement)
+        return value
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub
+
+
+def _page_scrubber(scrub: Any) -> Any:
+    """Pages lose their query string and fragment (they may carry an address or a token)."""
+
+    def page(value: Any) -> Any:
+        if not value:
+            return value
+        parts = urlsplit(str(value))
+        return scrub(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
+
+    return page
+
+
+def _replace_ci(value: str, needle: str, replacement: str) -> str:
+    lowered, target = value.lower(), needle.lower()
+    if not target or target not in lowered:
+        return value
+    out, start = [], 0
+    while (found := lowered.find(target, start)) >= 0:
+        out.append(value[start:found] + replacement)
+        start = found + len(target)
+    return "".join(out) + value[start:]
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
