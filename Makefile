@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHECKED := domain services persistence
 
-.PHONY: run test lint typecheck pytest demo export-schema clean
+.PHONY: run test lint typecheck pytest demo demo-stream install-browser export-schema clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +20,16 @@ run: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/segmento demo
 
+# With `make run` going in another terminal: loads the sample if the database is empty, then
+# records RATE interactions a second through the server, so /dashboard moves. Ctrl-C stops it.
+RATE ?= 5
+demo-stream: $(VENV)/.installed
+	$(BIN)/segmento demo --stream --rate $(RATE) --url http://$(HOST):$(PORT)/graphql
+
+# Debian's Chromium for the browser tests (does nothing when /usr/bin/chromium is there).
+install-browser:
+	bash scripts/install-browser.sh
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -27,7 +37,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy $(CHECKED)
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed install-browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -15,17 +15,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.bus import EventBus
+from api.dashboard import dashboard
+from api.export import export_endpoint
 from api.live import LiveHub
 from api.metrics import Metrics, RequestMiddleware
 from api.schema import build_schema
 from api.settings import Settings
 from api.view import SegmentoGraphQL
+from domain.webhooks import RetryPolicy
 from persistence.db import Database, migrate
 from persistence.unit_of_work import UnitOfWorkFactory
-from services import live
+from services import lists, live
 from services.decay import run_decay
+from services.inactivity import run_inactivity
 from services.ports import Clock, system_clock
 from services.scheduler import every
+from services.webhooks import DeliveryWorker, WorkerSettings
 
 log = logging.getLogger("segmento")
 
@@ -35,7 +40,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     metrics = Metrics()
     db = Database(settings.database_url)
     bus = EventBus(settings.broadcast_url, UnitOfWorkFactory(db))
-    uows = UnitOfWorkFactory(db, publish=bus.publish)
+    uows = UnitOfWorkFactory(db, publish=bus.publish, clock=clock)
+    policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds)
+    webhooks = DeliveryWorker(uows, clock, WorkerSettings(
+        policy, settings.webhook_timeout_seconds, settings.webhook_poll_seconds))  # fmt: skip
+    uows.on_webhooks_queued = webhooks.poke
     hub = LiveHub(uows, buffer=settings.subscriber_buffer, last=lambda: bus.last)
     bus.listeners.append(hub.on_events)
     bus.wanted = lambda: bool(hub.groups_listening)
@@ -51,6 +60,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         max_subscriptions_per_connection=50,
         keep_alive=True,
         keep_alive_interval=settings.keep_alive_seconds,
+        # CSV uploads (importContacts). CSRF-safe: writes need the Authorization header,
+        # which a cross-site form cannot send, and no CORS preflight is ever approved.
+        multipart_uploads_enabled=True,
     )
     hub.authorized = view.still_authorized
 
@@ -72,8 +84,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             (settings.decay_interval_seconds, lambda: run_decay(uows, clock()), "decay run"),
             (settings.prune_interval_seconds, lambda: live.prune(uows, clock(), retention),
              "event log pruning"),
+            (settings.automation_interval_seconds, lambda: run_inactivity(uows, clock()),
+             "inactivity automations"),
+            (settings.automation_interval_seconds,
+             lambda: lists.refresh_clock_lists(uows, clock()), "time-based list membership"),
         ]  # fmt: skip
         background = [asyncio.create_task(every(*job)) for job in jobs if job[0] > 0]
+        if settings.webhook_poll_seconds > 0:  # stopped by cancelling: see DeliveryWorker.run
+            background.append(asyncio.create_task(webhooks.run()))
         try:
             yield
         finally:
@@ -92,6 +110,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/metrics", metrics.endpoint),
+            dashboard(),
+            Route("/export/contacts.csv", export_endpoint(view), methods=["GET"]),
         ],
         lifespan=lifespan,
     )
@@ -99,5 +119,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.uows = uows
     app.state.bus = bus
     app.state.hub = hub
+    app.state.webhooks = webhooks
     app.state.metrics = metrics
     return app

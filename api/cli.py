@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from api.settings import Settings
 from domain.auth import parse_scope
@@ -113,6 +116,7 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from services.demo import load_demo
+    from services.demo_stream import StreamRefused, stream_demo
 
     migrate(settings.database_url)
     db, uows = _database(settings)
@@ -122,11 +126,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             summary = await load_demo(
                 uows, system_clock(), args.contacts, args.companies, args.seed
             )
-            print(summary)
+            print(summary, flush=True)
+            if args.stream:  # through the server, so that its live subscribers see it all
+                sent = await stream_demo(
+                    uows, system_clock, args.url, args.rate, args.key, args.limit
+                )
+                print(f"demo stream: {sent} interactions recorded")
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except StreamRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("demo stream stopped", file=sys.stderr)
     return 0
 
 
@@ -173,8 +188,153 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--contacts", type=int, default=2000)
     demo.add_argument("--companies", type=int, default=200)
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--stream", action="store_true", help="then keep recording interactions")
+    demo.add_argument("--rate", type=float, default=5.0, help="interactions a second (--stream)")
+    demo.add_argument("--url", default="http://127.0.0.1:8000/graphql", help="server (--stream)")
+    demo.add_argument(
+        "--key",
+        default=os.environ.get("SEGMENTO_KEY"),
+        help="a write key (default: $SEGMENTO_KEY, else one issued for the stream and revoked)",
+    )
+    demo.add_argument("--limit", type=int, help="stop after this many interactions (--stream)")
     demo.set_defaults(run=cmd_demo)
+    _add_csv_commands(sub)
     return parser
+
+
+def _add_csv_commands(sub: Any) -> None:
+    imp = sub.add_parser("import", help="create or update contacts from a CSV file, by email")
+    imp.add_argument("file", help="CSV with a header line (UTF-8; , ; or tab); - for stdin")
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="read COLUMN as contact FIELD ('-' skips the column); repeatable",
+    )
+    imp.add_argument("--strict", action="store_true", help="store nothing if any row is bad")
+    imp.add_argument("--dry-run", action="store_true", help="check and count; store nothing")
+    imp.set_defaults(run=cmd_import)
+    exp = sub.add_parser("export", help="write the contacts matching a filter as CSV")
+    exp.add_argument("--filter", help="a ContactFilter as JSON, as the contacts query takes it")
+    exp.add_argument("--list", type=int, help="only the members of this list (by id)")
+    exp.add_argument("--out", help="file to write (default: standard output)")
+    exp.set_defaults(run=cmd_export)
+
+
+class ProgressBar:
+    """A one-line text bar on stderr, redrawn per chunk."""
+
+    def __init__(self, total: int | None, unit: str = "rows") -> None:
+        self.total, self.unit, self.drawn = total, unit, False
+
+    def __call__(self, done: int) -> None:
+        if self.total:
+            filled = int(30 * min(done / self.total, 1))
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done:,}/{self.total:,} {self.unit}"
+        else:
+            bar = f"{done:,} {self.unit}"
+        sys.stderr.write(f"\r{bar}")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+
+
+def _csv_lines(path: str) -> Any:
+    if path == "-":
+        return contextlib.nullcontext(sys.stdin)
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.csv_rows import records
+    from services import csv_io
+
+    pairs = [tuple(m.split("=", 1)) if "=" in m else (m, "") for m in args.map]
+    try:
+        with _csv_lines(args.file) as lines:  # first pass: count rows, for the bar
+            total = None if args.file == "-" else max(sum(1 for _ in records(lines)) - 1, 0)
+    except OSError as error:
+        print(f"error: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    migrate(settings.database_url)
+    db, uows = _database(settings)
+    bar = ProgressBar(total)
+
+    async def run() -> csv_io.ImportReport:
+        try:
+            with _csv_lines(args.file) as lines:
+                return await csv_io.import_contacts(
+                    uows, lines, system_clock(), mapping=pairs, strict=args.strict,
+                    dry_run=args.dry_run, progress=bar,
+                )  # fmt: skip
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    finally:
+        bar.close()
+    print("\n".join(_report_lines(args.file, report)))
+    return 1 if report.rejected or report.file_refused else 0
+
+
+def _report_lines(name: str, r: Any) -> list[str]:
+    if r.applied:
+        outcome = "stored in one transaction"
+    elif r.file_refused:
+        outcome = "nothing stored: the header has problems"
+    elif r.dry_run:
+        outcome = "dry run: nothing stored"
+    else:
+        outcome = f"strict: nothing stored, {r.rejected} bad rows"
+    lines = [f"{name}: {r.rows} rows: {r.created} created, {r.updated} updated, "
+             f"{r.unchanged} unchanged, {r.rejected} rejected; {outcome}"]  # fmt: skip
+    if r.skipped_columns:
+        lines.append(f"skipped columns: {', '.join(r.skipped_columns)}")
+    lines += [f"line {p.line}: {p.message}" for p in r.problems]
+    return lines
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from api.export import parse_filter
+    from api.schema import build_schema
+    from services import csv_io
+    from services.chunks import CHUNK
+
+    where = parse_filter(args.filter, build_schema())
+    migrate(settings.database_url)
+    db, uows = _database(settings)
+
+    async def run(out: Any) -> int:
+        try:
+            now = system_clock()
+            total, pieces = await csv_io.export_selection(uows, args.list, where, now)
+            bar = ProgressBar(total)
+            async for done, piece in aenumerate(pieces):
+                out.write(piece)
+                bar(min(done * CHUNK, total))
+            bar.close()
+            return total
+        finally:
+            await db.dispose()
+
+    target = open(args.out, "w", encoding="utf-8", newline="") if args.out else None  # noqa: SIM115
+    with target or contextlib.nullcontext(sys.stdout) as out:
+        total = asyncio.run(run(out))
+    print(f"exported {total:,} contacts to {args.out or 'stdout'}", file=sys.stderr)
+    return 0
+
+
+async def aenumerate(items: AsyncIterator[str]) -> AsyncIterator[tuple[int, str]]:
+    """(0, header), (1, first chunk)…"""
+    index = 0
+    async for item in items:
+        yield index, item
+        index += 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,18 +12,19 @@ from domain.auth import Principal, Scope
 from domain.contacts import Company, Contact
 from domain.errors import Unauthenticated
 from domain.fit import FitRule
+from domain.lists import ContactList
 from domain.scoring import ScoringRule
 from domain.segments import SegmentScheme
 from domain.tags import ContactTag, Tag
-from services import companies, contacts, fit, rules, tags, tiers
+from services import companies, contacts, fit, lists, rules, tags, tiers
 from services.auth import KeyCache
-from services.ports import Clock, UnitOfWorkFactory
+from services.ports import Clock, UnitOfWorkFactory, system_clock
 
 
 class Loaders:
     """Per-request batching: one query per kind of related object, whatever the page size."""
 
-    def __init__(self, uows: UnitOfWorkFactory) -> None:
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock = system_clock) -> None:
         async def load_companies(ids: list[int]) -> list[Company | None]:
             found = await companies.companies_by_id(uows, ids)
             return [found.get(i) for i in ids]
@@ -70,6 +71,12 @@ class Loaders:
         self.company_stats = DataLoader(load_fn=load_stats)
         self.contact_tags = DataLoader(load_fn=load_contact_tags)
         self.tag_contact_count = DataLoader(load_fn=load_tag_counts)
+
+        async def load_contact_lists(ids: list[int]) -> list[list[ContactList]]:
+            found = await lists.lists_of_contacts(uows, ids, clock())
+            return [found.get(i, []) for i in ids]
+
+        self.contact_lists = DataLoader(load_fn=load_contact_lists)
 
 
 @dataclass

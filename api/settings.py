@@ -26,8 +26,13 @@ class Settings:
     decay_interval_seconds: float = 3600.0
     event_retention_days: float = 7.0
     prune_interval_seconds: float = 3600.0
+    automation_interval_seconds: float = 300.0
     subscriber_buffer: int = 1000
     keep_alive_seconds: float = 15.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 30.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -44,6 +49,13 @@ class Settings:
             decay_interval_seconds=float(os.environ.get("SEGMENTO_DECAY_INTERVAL_SECONDS", "3600")),
             event_retention_days=float(os.environ.get("SEGMENTO_EVENT_RETENTION_DAYS", "7")),
             prune_interval_seconds=float(os.environ.get("SEGMENTO_PRUNE_INTERVAL_SECONDS", "3600")),
+            automation_interval_seconds=float(
+                os.environ.get("SEGMENTO_AUTOMATION_INTERVAL_SECONDS", "300")
+            ),
             subscriber_buffer=_int("SEGMENTO_SUBSCRIBER_BUFFER", 1000),
             keep_alive_seconds=float(os.environ.get("SEGMENTO_KEEP_ALIVE_SECONDS", "15")),
+            webhook_max_attempts=_int("SEGMENTO_WEBHOOK_MAX_ATTEMPTS", 8),
+            webhook_backoff_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_BACKOFF_SECONDS", "30")),
+            webhook_timeout_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_TIMEOUT_SECONDS", "10")),
+            webhook_poll_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_POLL_SECONDS", "1")),
         )

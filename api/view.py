@@ -26,7 +26,7 @@ from strawberry.types.graphql import OperationType
 from api.context import Context, Loaders
 from api.errors import REQUEST_ERROR_STATUS
 from api.metrics import Metrics
-from services import auth
+from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -107,7 +107,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             key_cache=self.key_cache,
             uows=self.uows,
             clock=self.clock,
-            loaders=Loaders(self.uows),
+            loaders=Loaders(self.uows, self.clock),
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             request=request,
             response=response,
@@ -119,10 +119,12 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             context.hub = self.hub
         return context
 
-    async def on_ws_connect(self, context: Context) -> None:
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
         """WebSocket clients authenticate in connection_init: {"authorization": "Bearer <key>"}.
         A missing or bad key closes the socket (4403 on graphql-transport-ws; a
-        connection_error on graphql-ws); read scope suffices for subscriptions."""
+        connection_error on graphql-ws); read scope suffices for subscriptions. The
+        connection_ack payload carries the log's newest cursor: subscribing with it as
+        `after` misses nothing written since the connection opened."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         header = params.get("authorization") or params.get("Authorization")
         await self.authenticate(context, header if isinstance(header, str) else None)
@@ -136,6 +138,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": context.auth_problem, "code": "UNAUTHENTICATED"}
             )
+        return {"cursor": str(await live.head(self.uows))}
 
     async def still_authorized(self, context: Context) -> bool:
         """Whether the key a WebSocket connected with still works (revocation is seen at

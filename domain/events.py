@@ -25,6 +25,11 @@ class EventType(StrEnum):
     TIER_CHANGED = "TIER_CHANGED"
     HOT_LEAD = "HOT_LEAD"
     INTERACTION = "INTERACTION"
+    TAG_ADDED = "TAG_ADDED"
+    TAG_REMOVED = "TAG_REMOVED"
+    LIST_ENTERED = "LIST_ENTERED"
+    LIST_LEFT = "LIST_LEFT"
+    ALERT = "ALERT"
 
 
 @dataclass
@@ -94,6 +99,36 @@ def hot_lead(view: ContactView, reason: str, at: datetime) -> Event:
     return Event(EventType.HOT_LEAD, view.id, payload, at)
 
 
+def list_changed(
+    view: ContactView,
+    list_id: int,
+    name: str,
+    entered: bool,
+    at: datetime,
+    snapshot: Mapping[str, Any] | None = None,
+) -> Event:
+    """`snapshot`: `view_to_dict(view)` when the caller already has it (shared, read-only)."""
+    kind = EventType.LIST_ENTERED if entered else EventType.LIST_LEFT
+    contact = snapshot if snapshot is not None else view_to_dict(view)
+    payload = {"list_id": list_id, "list_name": name, "contact": contact}
+    return Event(kind, view.id, payload, at)
+
+
+def tag_changed(view: ContactView, code: str, added: bool, at: datetime) -> Event:
+    kind = EventType.TAG_ADDED if added else EventType.TAG_REMOVED
+    return Event(kind, view.id, {"tag": code, "contact": view_to_dict(view)}, at)
+
+
+def alert(
+    view: ContactView, automation: tuple[int, str], message: str, level: str, at: datetime
+) -> Event:
+    payload = {
+        "automation_id": automation[0], "automation_name": automation[1], "message": message,
+        "level": level, "contact": view_to_dict(view),
+    }  # fmt: skip
+    return Event(EventType.ALERT, view.id, payload, at)
+
+
 def interaction(contact_id: int, kind: str, points: int, at: datetime) -> Event:
     payload = {"interaction_type": kind, "points": points}
     return Event(EventType.INTERACTION, contact_id, payload, at)
@@ -124,6 +159,7 @@ class EventSpec:
     filter: ContactFilter | None = None
     min_delta: int | None = None
     to_tiers: frozenset[str] | None = None
+    list_id: int | None = None
 
     def matcher(self) -> Callable[[Event], bool]:
         """A test for events; filters see the contact as it was at the event's time."""
@@ -137,6 +173,8 @@ class EventSpec:
             if self.min_delta is not None and abs(event.payload["delta"]) < self.min_delta:
                 return False
             if self.to_tiers is not None and event.payload["to_tier"] not in self.to_tiers:
+                return False
+            if self.list_id is not None and event.payload.get("list_id") != self.list_id:
                 return False
             if node is not None:
                 view = event.view

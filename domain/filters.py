@@ -206,33 +206,73 @@ def predicate(node: ContactFilter, now: datetime) -> Predicate:
     for attr, wanted in ((attr, getattr(node, name)) for name, attr in IN_FIELDS.items()):
         if wanted is not None:
             checks.append(_in_check(attr, frozenset(wanted)))
+    above, below = node.score_above, node.score_below
+    if above is not None:
+        checks.append(lambda c: c.score > above)
+    if below is not None:
+        checks.append(lambda c: c.score < below)
     if _has_other_leaves(node):
         rest = _without_in(node)
         checks.append(lambda c: _leaves_hold(rest, c, now))
     checks += [predicate(child, now) for child in node.all_of]
     if node.any_of:
         alternatives = [predicate(child, now) for child in node.any_of]
-        checks.append(lambda c: any(p(c) for p in alternatives))
+
+        def some(c: ContactView) -> bool:
+            return any(p(c) for p in alternatives)
+
+        checks.append(some)
     if node.not_ is not None:
         negated = predicate(node.not_, now)
         checks.append(lambda c: not negated(c))
+    return _every(checks)
+
+
+def _every(checks: list[Predicate]) -> Predicate:
+    """All checks hold, with no generator per contact (membership runs many per write)."""
+    if not checks:
+        return lambda c: True
     if len(checks) == 1:
         return checks[0]
-    return lambda c: all(check(c) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda c: first(c) and second(c)
+
+    def every(c: ContactView) -> bool:  # a plain loop: all() would build a generator
+        for check in checks:  # noqa: SIM110
+            if not check(c):
+                return False
+        return True
+
+    return every
 
 
 def _in_check(attr: str, wanted: frozenset[object]) -> Predicate:
+    # The enum attributes are StrEnums, equal to (and hashed as) their string values.
     read = attrgetter(attr)
-    return lambda c: _value(read(c)) in wanted
+    return lambda c: read(c) in wanted
+
+
+# Conditions `predicate` checks directly; the others go through `_leaves_hold`.
+_DIRECT = {*IN_FIELDS, "score_above", "score_below"}
 
 
 def _has_other_leaves(node: ContactFilter) -> bool:
     return any(
         getattr(node, f.name) is not None
         for f in fields(node)
-        if f.name not in ("all_of", "any_of", "not_") and f.name not in IN_FIELDS
+        if f.name not in ("all_of", "any_of", "not_") and f.name not in _DIRECT
     )
 
 
 def _without_in(node: ContactFilter) -> ContactFilter:
-    return replace(node, all_of=(), any_of=(), not_=None, **dict.fromkeys(IN_FIELDS))
+    return replace(node, all_of=(), any_of=(), not_=None, **dict.fromkeys(_DIRECT))
+
+
+def tag_codes(node: ContactFilter) -> set[str]:
+    """Every tag code a filter tree names (to refuse filters on tags that do not exist)."""
+    codes = set(node.has_any_tag or ()) | set(node.has_all_tags or ())
+    codes |= {t.code for t in node.tag_points or ()}
+    for child in (*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])):
+        codes |= tag_codes(child)
+    return codes

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, case, delete, func, insert, null, select, update
+from sqlalchemy import (
+    Row,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain.auth import ApiKey, Scope
 from domain.contacts import (
@@ -118,6 +133,7 @@ def _placement(*, dates: bool) -> Any:
             _c.id, _c.email, _c.score, _c.tier, _c.segment, _c.lead_status, _c.sector,
             _c.region, _c.city, _c.contact_type, company_t.c.company_type, _c.company_id,
             _c.source, _c.funnel_stage, *when, _c.tier_index, _c.tier_reason,
+            _c.lead_status_pinned,
         )
         .select_from(contact_t.outerjoin(company_t, company_t.c.id == _c.company_id))
         .where(_c.id.in_(bindparam("ids", expanding=True)))
@@ -166,11 +182,12 @@ class ContactRepository(Repository):
 
     async def placement_views(
         self, ids: Sequence[int], *, tags: bool, dates: bool
-    ) -> dict[int, tuple[ContactView, Standing]]:
+    ) -> dict[int, tuple[ContactView, Standing, str | None]]:
         """What placing contacts reads, and nothing more: each contact as filters see it
         (tag points only with `tags`, creation and activity times only with `dates`) with
-        where it stands now. Built straight from the row tuples (in ContactView's field
-        order), as re-tiering reads every contact."""
+        where it stands now and the lead status an automation pinned, if any. Built straight
+        from the row tuples (in ContactView's field order), as re-tiering reads every
+        contact."""
         params = {"ids": list(ids)}
         points: dict[int, dict[str, int]] = defaultdict(dict)
         if tags:
@@ -178,17 +195,19 @@ class ContactRepository(Repository):
                 points[cid][code] = value
         contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
         sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
-        out: dict[int, tuple[ContactView, Standing]] = {}
+        out: dict[int, tuple[ContactView, Standing, str | None]] = {}
         for (cid, email, score, tier, segment, status, sector, region, city, contact_type,
              company_type, company_id, source, stage, created_at, last_activity_at, index,
-             reason) in (await self.conn.execute(PLACEMENT[dates], params)).all():  # fmt: skip
+             reason, pinned) in (
+            await self.conn.execute(PLACEMENT[dates], params)
+        ).all():  # fmt: skip
             view = ContactView(
                 cid, email, score, tier, segment, status, sector, region, city,
                 contact_types[contact_type], company_types[company_type], company_id,
                 sources[source], stages[stage], created_at, last_activity_at,
                 points.get(cid, {}),
             )  # fmt: skip
-            out[cid] = (view, Standing(tier, index, reason, status, segment))
+            out[cid] = (view, Standing(tier, index, reason, status, segment), pinned)
         return out
 
     async def get_by_email(self, email: str) -> Contact | None:
@@ -213,6 +232,12 @@ class ContactRepository(Repository):
             .values(**plain(values), updated_at=now)
         )
 
+    async def profiling_consent(self, ids: Iterable[int]) -> dict[int, bool]:
+        stmt = select(contact_t.c.id, contact_t.c.consent_profiling).where(
+            contact_t.c.id.in_(list(ids))
+        )
+        return {r.id: bool(r.consent_profiling) for r in await self._rows(stmt)}
+
     async def insert_emails(self, emails: Sequence[str], now: datetime) -> dict[str, int]:
         """New contacts known only by email (interactions from unknown senders)."""
         if not emails:
@@ -224,6 +249,67 @@ class ContactRepository(Repository):
         ]  # fmt: skip
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
         return {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+
+    async def insert_contacts(
+        self, items: Sequence[Mapping[str, Any]], now: datetime
+    ) -> dict[str, int]:
+        """New contacts from cleaned fields (fields left out get their defaults), in one
+        executemany; returns email -> id."""
+        if not items:
+            return {}
+        blank: dict[str, Any] = dict.fromkeys(
+            ("first_name", "last_name", "phone", "job_title", "contact_type", "source",
+             "funnel_stage", "sector", "region", "city", "country", "company_id")
+        )  # fmt: skip
+        blank.update(custom_attributes={}, consent_email=False, consent_profiling=False)
+        stamp = {"created_at": now, "updated_at": now, "score": 0}
+        rows = [{**blank, **plain(values), **stamp} for values in items]
+        stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
+        return {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+
+    async def export_chunk(
+        self,
+        columns: Sequence[str],
+        where: ContactFilter | None,
+        after_id: int,
+        limit: int,
+        now: datetime,
+        within: ColumnElement[bool] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Up to `limit` contacts with id > `after_id`, in id order (keyset), as tuples of
+        `columns`: contact columns, plus `company` (its name) and `tags` (codes, strongest
+        first). `within` narrows the filter further (e.g. a list's membership). Made for
+        writing out: timestamps come as ISO 8601 text in UTC and custom attributes as JSON
+        text, as stored (decoding them and encoding them again cost more than the query)."""
+        raw = {"created_at", "updated_at", "last_activity_at", "custom_attributes"}
+        picked = [
+            company_t.c.name if c == "company"
+            else type_coerce(contact_t.c[c], String).label(c) if c in raw
+            else contact_t.c[c]
+            for c in columns if c != "tags"
+        ]  # fmt: skip
+        stmt = select(*picked).select_from(
+            contact_t.outerjoin(company_t, company_t.c.id == contact_t.c.company_id)
+        )
+        for condition in (compile_filter(where, now) if where else None, within):
+            if condition is not None:
+                stmt = stmt.where(condition)
+        stmt = stmt.where(contact_t.c.id > after_id).order_by(contact_t.c.id).limit(limit)
+        rows = _export_values((await self.conn.execute(stmt)).all(), columns)
+        if "tags" not in columns or not rows:
+            return rows
+        first = columns.index("id")
+        codes: dict[int, list[str]] = defaultdict(list)
+        tags = (
+            select(contact_tag_t.c.contact_id, tag_t.c.code)
+            .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
+            .where(contact_tag_t.c.contact_id.in_([r[first] for r in rows]))
+            .order_by(contact_tag_t.c.contact_id, contact_tag_t.c.points.desc(), tag_t.c.code)
+        )
+        for cid, code in (await self.conn.execute(tags)).all():
+            codes[cid].append(code)
+        cut = columns.index("tags")
+        return [(*r[:cut], codes.get(r[first]), *r[cut:]) for r in rows]
 
     async def lock(self, ids: Iterable[int]) -> None:
         """On Postgres, row locks make concurrent writers to one contact queue; SQLite writers
@@ -268,11 +354,15 @@ class ContactRepository(Repository):
         direction: Direction,
         page: PageRequest,
         now: datetime,
+        within: ColumnElement[bool] | None = None,
     ) -> Page[Contact]:
+        """A page of contacts matching `where` (and `within`, e.g. a list's membership)."""
         key = CONTACT_SORTS[order]
         stmt = select(contact_t)
         if where is not None:
             stmt = stmt.where(compile_filter(where, now))
+        if within is not None:
+            stmt = stmt.where(within)
         stmt = paginate_statement(stmt, key, contact_t.c.id, direction, page)
         rows = await self._rows(stmt)
         raw = build_page(rows, key, page, lambda r: r.id)
@@ -280,10 +370,29 @@ class ContactRepository(Repository):
             [contact_from_row(r) for r in raw.items], raw.cursors, raw.has_next, raw.has_previous
         )
 
-    async def count(self, where: ContactFilter | None, now: datetime) -> int:
+    async def clusters(
+        self, by: Sequence[str], where: ContactFilter | None, now: datetime, limit: int
+    ) -> list[tuple[tuple[str | None, ...], int, float]]:
+        """Contacts grouped by the named columns: values, count and average score."""
+        keys = [contact_t.c[name] for name in by]
+        stmt = select(*keys, func.count(), func.avg(contact_t.c.score)).group_by(*keys)
+        if where is not None:
+            stmt = stmt.where(compile_filter(where, now))
+        stmt = stmt.order_by(func.count().desc(), *(k.asc().nulls_last() for k in keys))
+        stmt = stmt.limit(limit)
+        return [
+            (tuple(row[: len(by)]), int(row[len(by)]), round(float(row[len(by) + 1] or 0), 2))
+            for row in await self._rows(stmt)
+        ]
+
+    async def count(
+        self, where: ContactFilter | None, now: datetime, within: ColumnElement[bool] | None = None
+    ) -> int:
         stmt = select(func.count()).select_from(contact_t)
         if where is not None:
             stmt = stmt.where(compile_filter(where, now))
+        if within is not None:
+            stmt = stmt.where(within)
         return int(await self._scalar(stmt))
 
 
@@ -294,6 +403,17 @@ class CompanyRepository(Repository):
 
     async def get(self, company_id: int) -> Company | None:
         return (await self.get_many([company_id])).get(company_id)
+
+    async def ids_by_name(self, names: Iterable[str]) -> dict[str, list[int]]:
+        """Companies with these names, compared case-insensitively: lower-cased name -> ids."""
+        wanted = sorted({name.lower() for name in names})
+        stmt = select(company_t.c.id, company_t.c.name).where(
+            func.lower(company_t.c.name).in_(wanted)
+        )
+        out: dict[str, list[int]] = defaultdict(list)
+        for row in await self._rows(stmt.order_by(company_t.c.id)):
+            out[row.name.lower()].append(row.id)
+        return out
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(company_t).values(**plain(values), created_at=now, updated_at=now)
@@ -412,6 +532,12 @@ class TagRepository(Repository):
         stmt = select(contact_tag_t.c.contact_id).where(contact_tag_t.c.tag_id == tag_id)
         return [r.contact_id for r in await self._rows(stmt)]
 
+    async def holds(self, contact_id: int, tag_id: int) -> bool:
+        stmt = select(contact_tag_t.c.points).where(
+            contact_tag_t.c.contact_id == contact_id, contact_tag_t.c.tag_id == tag_id
+        )
+        return (await self.conn.execute(stmt)).first() is not None
+
     async def remove(self, contact_id: int, tag_id: int) -> bool:
         result = await self.conn.execute(
             delete(contact_tag_t).where(
@@ -458,6 +584,26 @@ def _api_key(row: Row[Any]) -> ApiKey:
     return ApiKey(
         m["id"], m["name"], m["prefix"], Scope(m["scope"]), m["created_at"], m["revoked_at"]
     )
+
+
+def _export_values(rows: Sequence[Row[Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows of `export_chunk` with timestamps as ISO text (stored as naive UTC: text on
+    SQLite, datetimes from asyncpg) and custom attributes as JSON text."""
+    names = [c for c in columns if c != "tags"]
+    times = [names.index(c) for c in ("created_at", "updated_at", "last_activity_at") if c in names]
+    attributes = names.index("custom_attributes") if "custom_attributes" in names else None
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            if isinstance(values[i], str):
+                values[i] = values[i].replace(" ", "T", 1) + "+00:00"
+            elif values[i] is not None:
+                values[i] = values[i].replace(tzinfo=None).isoformat() + "+00:00"
+        if attributes is not None and not isinstance(values[attributes], str | None):
+            values[attributes] = json.dumps(values[attributes])
+        out.append(tuple(values))
+    return out
 
 
 def _escape_like(text: str) -> str:

@@ -76,6 +76,8 @@ class ContactRow(SQLModel, table=True):
     segment: str | None = Field(default=None, max_length=30, index=True)
     segment_version: int | None = None
     lead_status: str | None = Field(default=None, max_length=10, index=True)
+    # Set by an automation's SET_LEAD_STATUS action: wins over the status the tier implies.
+    lead_status_pinned: str | None = Field(default=None, max_length=10)
     created_at: datetime = _at(index=True)
     updated_at: datetime = _at()
     last_activity_at: datetime | None = _at(nullable=True)
@@ -258,3 +260,127 @@ class EventWatermarkRow(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     pruned_through: int = 0
+
+
+class ContactListRow(SQLModel, table=True):
+    """A saved list: DYNAMIC (a stored ContactFilter) or STATIC (explicit members)."""
+
+    __tablename__ = "contact_list"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    description: str | None = Field(default=None, max_length=500)
+    kind: str = Field(max_length=10)
+    filter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class ListMemberRow(SQLModel, table=True):
+    """Members of static lists, and the last membership decided for dynamic lists (what
+    ListEntered / ListLeft events are computed against)."""
+
+    __tablename__ = "list_member"
+
+    list_id: int = Field(foreign_key="contact_list.id", ondelete="CASCADE", primary_key=True)
+    contact_id: int = Field(
+        foreign_key="contact.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+    added_at: datetime = _at()
+
+
+class AutomationRow(SQLModel, table=True):
+    __tablename__ = "automation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    description: str | None = Field(default=None, max_length=500)
+    status: str = Field(max_length=10)
+    trigger: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    condition: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    actions: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class AutomationRunRow(SQLModel, table=True):
+    """One automation run for one contact: what triggered it, what each action did."""
+
+    __tablename__ = "automation_run"
+    __table_args__ = (Index("ix_automation_run_automation_contact", "automation_id", "contact_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    automation_id: int = Field(foreign_key="automation.id", ondelete="CASCADE")
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE", index=True)
+    trigger: str = Field(max_length=300)
+    depth: int = 0
+    outcome: str = Field(max_length=20)
+    actions: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    at: datetime = _at(index=True)
+
+
+class WebhookRow(SQLModel, table=True):
+    __tablename__ = "webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    url: str = Field(max_length=2000)
+    secret: str = Field(max_length=200)
+    event_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """A durable delivery: queued in the transaction of its event, sent by the worker."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id", ondelete="CASCADE", index=True)
+    event_type: str = Field(max_length=30)
+    event_cursor: int | None = None
+    contact_id: int | None = None
+    body: str
+    status: str = Field(max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = _at()
+    locked_until: datetime | None = _at(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _at()
+    delivered_at: datetime | None = _at(nullable=True)
+
+
+class WebhookAttemptRow(SQLModel, table=True):
+    __tablename__ = "webhook_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="webhook_delivery.id", ondelete="CASCADE", index=True)
+    attempt: int
+    at: datetime = _at()
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    duration_ms: int = 0
+
+
+class ContactAliasRow(SQLModel, table=True):
+    """A contact merged into another: its id keeps resolving to the kept contact."""
+
+    __tablename__ = "contact_alias"
+
+    merged_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kept_id: int = Field(foreign_key="contact.id", ondelete="CASCADE", index=True)
+    merged_at: datetime = _at()
+
+
+class ErasureLogRow(SQLModel, table=True):
+    """Each GDPR erasure: which contact, when, by which API key (no personal data)."""
+
+    __tablename__ = "erasure_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(index=True)
+    erased_at: datetime = _at()
+    by_key_id: int | None = None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from types import TracebackType
 
 from domain.events import Event
+from persistence.automation_repositories import AutomationRepository
 from persistence.db import Database
 from persistence.event_log import EventLog
+from persistence.lifecycle_repositories import LifecycleRepository
+from persistence.list_repositories import ListRepository
 from persistence.repositories import (
     ApiKeyRepository,
     CompanyRepository,
@@ -22,6 +26,7 @@ from persistence.scoring_repositories import (
     RuleRepository,
 )
 from persistence.tier_repositories import TierRepository
+from persistence.webhook_repositories import WebhookRepository
 
 
 class UnitOfWork:
@@ -31,10 +36,20 @@ class UnitOfWork:
     that concurrent writers queue here instead of failing with "database is locked".
     """
 
-    def __init__(self, db: Database, *, write: bool, publish: Publisher | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        write: bool,
+        publish: Publisher | None = None,
+        clock: Callable[[], datetime] | None = None,
+        on_webhooks_queued: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.write = write
         self._publish = publish
+        self._clock = clock or _utc_now
+        self._on_webhooks_queued = on_webhooks_queued
         self._locked = False
 
     async def __aenter__(self) -> UnitOfWork:
@@ -57,6 +72,14 @@ class UnitOfWork:
         self.decay_policies = DecayPolicyRepository(self.conn)
         self.tiers = TierRepository(self.conn)
         self.events = EventLog(self.conn)
+        self.webhooks = WebhookRepository(self.conn)
+        self.lists = ListRepository(self.conn)
+        self.automations = AutomationRepository(self.conn)
+        self.lifecycle = LifecycleRepository(self.conn)
+        # (contact id, tag code, added?) changes made in this unit, turned into TAG_ADDED /
+        # TAG_REMOVED events once the contacts are re-placed.
+        self.tag_changes: list[tuple[int, str, bool]] = []
+        self.reacted = 0  # how many queued events automations have already looked at
         return self
 
     async def __aexit__(
@@ -81,18 +104,34 @@ class UnitOfWork:
         unit publishes nothing). On SQLite this runs under the write lock, so events are
         published in cursor order."""
         events = await self.events.flush()
+        # Webhook deliveries are queued in the transaction of their events (durable).
+        await self.webhooks.enqueue_for_events(events, self._clock())
         await self.conn.commit()
+        if self.webhooks.queued and self._on_webhooks_queued is not None:
+            self._on_webhooks_queued()
         if events and self._publish is not None:
             await self._publish(events)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 Publisher = Callable[[list[Event]], Awaitable[None]]
 
 
 class UnitOfWorkFactory:
-    def __init__(self, db: Database, publish: Publisher | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        publish: Publisher | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.db = db
         self.publish = publish
+        self.clock = clock  # stamps webhook deliveries queued at commit
+        self.on_webhooks_queued: Callable[[], None] | None = None  # wakes the delivery worker
 
     def __call__(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.db, write=write, publish=self.publish)
+        return UnitOfWork(self.db, write=write, publish=self.publish, clock=self.clock,
+                          on_webhooks_queued=self.on_webhooks_queued)  # fmt: skip

@@ -10,7 +10,9 @@ from typing import Any
 from domain.contacts import Contact, clean_contact_fields, normalise_email
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, check_batch
 from domain.filters import ContactFilter, validate_filter
+from domain.lists import ContactList
 from domain.pagination import Direction, Page, PageRequest
+from persistence.list_repositories import membership_condition
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 from services.tiers import after_change
@@ -19,8 +21,12 @@ MAX_BATCH = 1000
 
 
 async def get_contact(uows: UnitOfWorkFactory, contact_id: int) -> Contact:
+    """By id; the id of a contact merged into another resolves to the kept contact."""
     async with uows() as uow:
         contact = await uow.contacts.get(contact_id)
+        if contact is None:
+            kept = await uow.lifecycle.alias_of(contact_id)
+            contact = await uow.contacts.get(kept) if kept is not None else None
     if contact is None:
         raise NotFound(f"no contact with id {contact_id}", field="id")
     return contact
@@ -43,18 +49,25 @@ async def list_contacts(
     direction: Direction,
     page: PageRequest,
     now: datetime,
+    in_list: ContactList | None = None,
 ) -> Page[Contact]:
+    """A page of the contacts matching `where` (members of `in_list` only, if given)."""
     if where is not None:
         validate_filter(where)
+    within = membership_condition(in_list, now) if in_list is not None else None
     async with uows() as uow:
-        return await uow.contacts.page(where, order, direction, page, now)
+        return await uow.contacts.page(where, order, direction, page, now, within)
 
 
 async def count_contacts(
-    uows: UnitOfWorkFactory, where: ContactFilter | None, now: datetime
+    uows: UnitOfWorkFactory,
+    where: ContactFilter | None,
+    now: datetime,
+    in_list: ContactList | None = None,
 ) -> int:
+    within = membership_condition(in_list, now) if in_list is not None else None
     async with uows() as uow:
-        return await uow.contacts.count(where, now)
+        return await uow.contacts.count(where, now, within)
 
 
 async def _check_company(uow: UnitOfWork, values: Mapping[str, Any]) -> None:

@@ -26,6 +26,12 @@ def parse_cursor(raw: str | None) -> int | None:
     return value
 
 
+async def head(uows: UnitOfWorkFactory) -> int:
+    """The newest cursor of the log (0 when it is empty)."""
+    async with uows() as uow:
+        return await uow.events.head()
+
+
 async def check_resume(uows: UnitOfWorkFactory, start: int | None) -> int:
     """The log's head; refuses a cursor whose following events were already pruned."""
     async with uows() as uow:

@@ -107,6 +107,8 @@ async def assign_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
         if await uow.contacts.get(contact_id) is None:
             raise NotFound(f"no contact with id {contact_id}", field="contactId")
         tag = await _require_tag(uow, code)
+        if not await uow.tags.holds(contact_id, tag.id):
+            uow.tag_changes.append((contact_id, tag.code, True))
         await uow.tags.add_points(contact_id, tag.id, 1, now)
         await uow.contacts.update(contact_id, {}, now)
         await after_change(uow, [contact_id], now)
@@ -120,6 +122,7 @@ async def remove_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
         tag = await _require_tag(uow, code)
         if not await uow.tags.remove(contact_id, tag.id):
             raise NotFound(f"contact {contact_id} does not have tag {code!r}", field="code")
+        uow.tag_changes.append((contact_id, tag.code, False))
         await uow.contacts.update(contact_id, {}, now)
         await after_change(uow, [contact_id], now)
         await uow.commit()

@@ -27,6 +27,7 @@ from domain.tiers import (
 )
 from persistence.tier_repositories import TierChange
 from persistence.unit_of_work import UnitOfWork
+from services import automations, lists
 from services.chunks import in_chunks
 from services.fit import refresh_fit
 from services.ports import UnitOfWorkFactory
@@ -42,7 +43,28 @@ async def after_change(
         return
     if attributes:
         await refresh_fit(uow, ids, now)
-    await retier(uow, ids, now)
+    depth = 0
+    while ids:
+        watching = await lists.watched(uow)
+        # Lists and tag events read every contact whole; else only the contacts with events
+        # are read whole, after placing (a re-tier moves a fraction of everyone).
+        whole = bool(watching.lists or uow.tag_changes) or len(ids) < LAZY_VIEWS
+        placed = await retier(uow, ids, now, whole=whole)
+        if uow.tag_changes or watching.lists:
+            seen = {cid: view.placed(p.tier, p.lead_status, p.segment)
+                    for cid, (_, p, view) in placed.items()}  # fmt: skip
+            uow.events.add(
+                [
+                    events.tag_changed(seen[c], code, added, now)
+                    for c, code, added in uow.tag_changes
+                ]
+            )
+            uow.tag_changes.clear()
+            await lists.follow(uow, seen, now, watching)
+        # Automations see each event once: those of the write itself, then of each step.
+        happened, uow.reacted = uow.events.pending[uow.reacted :], len(uow.events.pending)
+        ids = sorted(await automations.react(uow, happened, now, depth))
+        depth += 1
 
 
 async def place(
@@ -66,11 +88,11 @@ async def place(
     override_checks, segment_checks = override_tests(policy, now), segment_tests(scheme, now)
     out: dict[int, tuple[Standing, Standing, ContactView]] = {}
     no_signals: dict[str, int] = {}
-    for cid, (view, standing) in views.items():
+    for cid, (view, standing, pinned) in views.items():
         behaviour, fit = points.get(cid, (0, 0))
         recent = signals.get(cid, no_signals)
         decision = decide(policy, TierInputs(view, behaviour, fit, recent), now, override_checks)
-        status = lead_status(policy, decision.tier)
+        status = pinned or lead_status(policy, decision.tier)
         if (decision.tier, status) != (view.tier, view.lead_status):
             view = view.placed(decision.tier, status, view.segment)
         segment = segment_for(scheme, view, recent, now, segment_checks)
@@ -88,6 +110,9 @@ async def place(
     return out
 
 
+# Below this many contacts, a write reads them whole at once (one query fewer than reading
+# the ones with events again).
+LAZY_VIEWS = 64
 TAG_CONDITIONS = {"has_any_tag", "has_all_tags", "tag_points"}
 DATE_CONDITIONS = {"created_between", "last_activity_within_days", "last_activity_older_than_days"}
 
@@ -102,13 +127,17 @@ def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
     return used
 
 
-async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
-    """Places the contacts again, logs what moved, and queues their live events."""
+async def retier(
+    uow: UnitOfWork, ids: list[int], now: datetime, *, whole: bool = True
+) -> dict[int, tuple[Standing, Standing, ContactView]]:
+    """Places the contacts again, logs what moved, and queues their live events. Returns
+    `place`'s answer: where each stood, where it stands now, and the contact's view (with
+    everything filters read only with `whole`)."""
     policy, scheme = await _current(uow)
     updates: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
-    placed = await place(uow, ids, policy, scheme, now, whole=True)
-    uow.events.add(_events(uow, policy, placed, now))
+    placed = await place(uow, ids, policy, scheme, now, whole=whole)
+    uow.events.add(await _events(uow, policy, placed, now, whole))
     for cid, (current, p, _) in placed.items():
         if current == p:
             continue
@@ -122,20 +151,26 @@ async def retier(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
     await uow.tiers.apply(updates, changes)
+    return placed
 
 
-def _events(
+async def _events(
     uow: UnitOfWork,
     policy: TierPolicy,
     placed: Mapping[int, tuple[Standing, Standing, ContactView]],
     now: datetime,
+    whole: bool,
 ) -> list[Event]:
     """Score changes (the deltas this unit of work added), tier changes and hot leads,
-    each with the contact as subscription filters see it after the change."""
+    each with the contact as subscription filters see it after the change (read whole
+    here when `place` did not)."""
     moved = {cid: uow.contacts.moved.pop(cid, 0) for cid in placed}
     views = {
         cid: view for cid, (was, new, view) in placed.items() if moved[cid] or was.tier != new.tier
     }
+    if views and not whole:
+        found = await uow.contacts.placement_views(list(views), tags=True, dates=True)
+        views = {cid: found[cid][0] for cid in views}
     top, out = policy.bands[-1].name, []
     for cid, view in views.items():
         current, p, _ = placed[cid]

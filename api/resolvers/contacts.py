@@ -12,6 +12,8 @@ from api.schema.errors import ItemError
 from api.schema.inputs import ContactFilter, ContactInput, ContactOrder, ContactUpdateInput
 from api.schema.pagination import Connection, connection_from
 from domain.errors import NotFound, parse_id
+from domain.filters import ContactFilter as DomainFilter
+from domain.lists import ContactList
 from domain.pagination import page_request
 from services import contacts
 
@@ -37,16 +39,29 @@ async def contact_list(
     last: int | None = None,
     before: str | None = None,
 ) -> Connection[Contact]:
+    where = filter.to_domain() if filter else None
+    return await contact_connection(info, where, order_by, (first, after, last, before))
+
+
+async def contact_connection(
+    info: AppInfo,
+    where: DomainFilter | None,
+    order_by: ContactOrder | None,
+    paging: tuple[int | None, str | None, int | None, str | None],
+    in_list: ContactList | None = None,
+) -> Connection[Contact]:
+    """A page of contacts (of one list, with `in_list`) as a connection; `paging` is
+    (first, after, last, before)."""
     ctx, order = info.context, order_by or ContactOrder()
-    where, now = (filter.to_domain() if filter else None), ctx.clock()
-    page = page_request(first, after, last, before, order.field.value)
+    now = ctx.clock()
+    page = page_request(*paging, order.field.value)
     found = await contacts.list_contacts(
-        ctx.uows, where, order.field.value, order.direction, page, now
+        ctx.uows, where, order.field.value, order.direction, page, now, in_list
     )
     return connection_from(
         found,
         Contact.from_domain,
-        lambda: contacts.count_contacts(ctx.uows, where, now),  # type: ignore[arg-type]
+        lambda: contacts.count_contacts(ctx.uows, where, now, in_list),  # type: ignore[arg-type]
     )
 
 

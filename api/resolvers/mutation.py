@@ -5,14 +5,21 @@ from __future__ import annotations
 import strawberry
 
 from api.resolvers import api_keys as key_r
+from api.resolvers import automations as automation_r
 from api.resolvers import companies as company_r
 from api.resolvers import contacts as contact_r
+from api.resolvers import imports as import_r
+from api.resolvers import lifecycle as lifecycle_r
+from api.resolvers import lists as list_r
 from api.resolvers import scoring as scoring_r
 from api.resolvers import tags as tag_r
 from api.resolvers import tiers as tier_r
+from api.resolvers import webhooks as webhook_r
 from api.schema.api_key import CreatedApiKey
+from api.schema.automations import AutomationType
 from api.schema.company import Company
 from api.schema.contact import Contact
+from api.schema.lists import ContactListType
 from api.schema.scoring import DecayPolicy, DecayRun, FitRule, ScoringRule
 from api.schema.tag import Tag
 from api.schema.tiers import SegmentScheme, TierPolicyType
@@ -99,4 +106,63 @@ class Mutation:
     restore_policy_version: int | None = strawberry.field(
         resolver=tier_r.restore_policy_version,
         description="Admin. Makes an old version current again (as a new version).",
+    )
+    import_contacts: import_r.ImportContactsPayload | None = strawberry.field(
+        resolver=import_r.import_contacts,
+        description=(
+            "Create or update contacts from CSV (an uploaded `file`, multipart, or `text`), "
+            "matched by normalised email. One transaction: good rows are stored and bad rows "
+            "reported by line; with `strict`, nothing is stored if any row is bad; a header "
+            "with an unknown column stores nothing. `dryRun` only reports. Rows equal to the "
+            "stored contact are left alone, so re-importing a file changes nothing."
+        ),
+    )
+    create_webhook: webhook_r.CreatedWebhook | None = strawberry.field(
+        resolver=webhook_r.create_webhook, description="Admin. The secret is shown only here."
+    )
+    update_webhook: webhook_r.Webhook | None = strawberry.field(
+        resolver=webhook_r.update_webhook, description="Admin. Fields left out keep their value."
+    )
+    delete_webhook: strawberry.ID | None = strawberry.field(
+        resolver=webhook_r.delete_webhook, description="Admin. Its delivery log goes with it."
+    )
+    retry_webhook_delivery: webhook_r.WebhookDelivery | None = strawberry.field(
+        resolver=webhook_r.retry_webhook_delivery,
+        description="Admin. A FAILED delivery gets one more attempt, at once.",
+    )
+    create_list: ContactListType | None = strawberry.field(
+        resolver=list_r.create_list,
+        description="A dynamic list (a filter) or a static one (explicit members).",
+    )
+    update_list: ContactListType | None = strawberry.field(
+        resolver=list_r.update_list,
+        description="A new filter moves contacts in and out, with listMembershipChanged events.",
+    )
+    delete_list: strawberry.ID | None = strawberry.field(resolver=list_r.delete_list)
+    add_list_members: ContactListType | None = strawberry.field(
+        resolver=list_r.add_list_members, description="Static lists only; up to 1,000 ids."
+    )
+    remove_list_members: ContactListType | None = strawberry.field(
+        resolver=list_r.remove_list_members, description="Static lists only; up to 1,000 ids."
+    )
+    create_automation: AutomationType | None = strawberry.field(
+        resolver=automation_r.create_automation, description="Admin."
+    )
+    update_automation: AutomationType | None = strawberry.field(
+        resolver=automation_r.update_automation,
+        description="Admin. Suspend with status SUSPENDED; resume with ACTIVE.",
+    )
+    delete_automation: strawberry.ID | None = strawberry.field(
+        resolver=automation_r.delete_automation, description="Admin. Its run log goes with it."
+    )
+    merge_contacts: Contact | None = strawberry.field(
+        resolver=lifecycle_r.merge_contacts,
+        description=(
+            "Merge up to 50 contacts into `keepId`: interactions, ledger, tag points and static "
+            "list memberships move to it; its score is its ledger sum; merged ids resolve to it."
+        ),
+    )
+    erase_contact: strawberry.ID | None = strawberry.field(
+        resolver=lifecycle_r.erase_contact,
+        description="Admin. Irreversibly removes a contact's personal data; aggregates stay.",
     )

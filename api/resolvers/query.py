@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from api.resolvers import api_keys as key_r
+from api.resolvers import automations as automation_r
 from api.resolvers import companies as company_r
 from api.resolvers import contacts as contact_r
+from api.resolvers import lifecycle as lifecycle_r
+from api.resolvers import lists as list_r
 from api.resolvers import scoring as scoring_r
 from api.resolvers import tags as tag_r
 from api.resolvers import tiers as tier_r
+from api.resolvers import webhooks as webhook_r
 from api.schema.api_key import ApiKey
+from api.schema.automations import AutomationRun, AutomationType
 from api.schema.company import Company
 from api.schema.contact import Contact
+from api.schema.lists import Cluster, ContactListType
 from api.schema.pagination import Connection
 from api.schema.scoring import DecayPolicy, FitRule, ScoringRule
 from api.schema.tag import Tag
@@ -74,4 +81,49 @@ class Query:
     segmentation_dictionary: str | None = strawberry.field(
         resolver=tier_r.segmentation_dictionary,
         description="Every rule, weight, threshold, override and segment, as JSON or Markdown.",
+    )
+    webhooks: list[webhook_r.Webhook] | None = strawberry.field(
+        resolver=webhook_r.webhook_list, description="Admin. Every webhook, by name."
+    )
+    webhook: webhook_r.Webhook | None = strawberry.field(
+        resolver=webhook_r.webhook, description="Admin. With its delivery log."
+    )
+    lists: list[ContactListType] | None = strawberry.field(
+        resolver=list_r.contact_lists, description="Saved lists by name (of `kind`, if given)."
+    )
+    list: ContactListType | None = strawberry.field(
+        resolver=list_r.contact_list, description="null with a NOT_FOUND error when absent."
+    )
+    clusters: list[Cluster] | None = strawberry.field(
+        resolver=list_r.clusters,
+        description=(
+            "Contacts matching `filter` grouped by `by`: count and average score per group, "
+            "largest first (at most 1,000 groups)."
+        ),
+    )
+    automations: list[AutomationType] | None = strawberry.field(
+        resolver=automation_r.automation_list, description="Every automation, oldest first."
+    )
+    automation: AutomationType | None = strawberry.field(resolver=automation_r.automation)
+    automation_runs: list[AutomationRun] | None = strawberry.field(
+        resolver=automation_r.automation_runs,
+        description="The run log, newest first (1-500): trigger, actions, outcome.",
+    )
+    duplicate_candidates: list[lifecycle_r.DuplicateCandidate] | None = strawberry.field(
+        resolver=lifecycle_r.duplicate_candidates,
+        description=(
+            "Pairs of contacts that are probably one person (normalised email, phone, name at "
+            "the same company, fuzzy email/name similarity), most alike first, with reasons."
+        ),
+    )
+    export_contact_data: JSON | None = strawberry.field(
+        resolver=lifecycle_r.export_contact_data,
+        description="Admin. Everything stored about a contact (GDPR access request), as JSON.",
+    )
+    kpis: list[lifecycle_r.KpiRow] | None = strawberry.field(
+        resolver=lifecycle_r.kpi_rows,
+        description=(
+            "Per tier, segment or list over [from, to): contacts, average score, conversion "
+            "rate, email open rate, tier transitions."
+        ),
     )

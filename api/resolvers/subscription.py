@@ -14,7 +14,14 @@ import strawberry
 from api.context import AppInfo
 from api.live import live_source
 from api.schema import events
-from api.schema.events import ContactEvent, HotLeadEvent, ScoreChangedEvent, TierChangedEvent
+from api.schema.events import (
+    AlertEvent,
+    ContactEvent,
+    HotLeadEvent,
+    ListMembershipEvent,
+    ScoreChangedEvent,
+    TierChangedEvent,
+)
 from api.schema.inputs import ContactFilter
 from domain.errors import InvalidInput, parse_id
 from domain.events import EventSpec, EventType
@@ -88,3 +95,26 @@ class Subscription:
         )
         async for event in live_source(info.context).events(spec, after):
             yield events.activity_event(event)
+
+    @strawberry.subscription(description="Contacts entering and leaving one list.")
+    async def list_membership_changed(
+        self,
+        info: AppInfo,
+        list_id: strawberry.ID,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> AsyncGenerator[ListMembershipEvent, None]:
+        kinds = frozenset({EventType.LIST_ENTERED, EventType.LIST_LEFT})
+        spec = EventSpec(kinds, list_id=parse_id(list_id, "list", "listId"))
+        async for event in live_source(info.context).events(spec, after):
+            yield events.list_event(event)
+
+    @strawberry.subscription(description="Alerts raised by automations.")
+    async def alerts(
+        self,
+        info: AppInfo,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> AsyncGenerator[AlertEvent, None]:
+        async for event in live_source(info.context).events(
+            EventSpec(frozenset({EventType.ALERT})), after
+        ):
+            yield events.alert_event(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,6 +21,9 @@ from domain.errors import InvalidInput
 from domain.pagination import Page, PageRequest, page_request
 from services import interactions, ledger, tiers
 from services.ports import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from api.schema.lists import ContactListType
 
 MAX_TOP_TAGS = 50
 R = TypeVar("R")
@@ -122,6 +125,15 @@ class Contact:
         scheme = await info.context.loaders.scheme.load(0)
         found = next((s for s in scheme.segments if s.code == self.segment_code), None)
         return SegmentInfo.from_domain(found) if found else None
+
+    @strawberry.field(description="The lists the contact is in now, by name.")
+    async def lists(
+        self, info: AppInfo
+    ) -> list[Annotated[ContactListType, strawberry.lazy("api.schema.lists")]]:
+        from api.schema.lists import ContactListType
+
+        held = await info.context.loaders.contact_lists.load(int(self.id))
+        return [ContactListType.from_domain(lst) for lst in held]
 
     @strawberry.field(description="Tier and segment changes, newest first, with reasons.")
     async def tier_history(

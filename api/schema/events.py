@@ -59,6 +59,24 @@ class ContactEvent(LiveEvent):
     reason: str | None = None
     interaction_type: str | None = None
     points: int | None = None
+    tag: str | None = None
+    list_id: strawberry.ID | None = None
+    message: str | None = None
+
+
+@strawberry.type
+class ListMembershipEvent(LiveEvent):
+    list_id: strawberry.ID
+    list_name: str
+    entered: bool = strawberry.field(description="true: entered the list; false: left it.")
+
+
+@strawberry.type
+class AlertEvent(LiveEvent):
+    automation_id: strawberry.ID
+    automation_name: str
+    message: str
+    level: str = strawberry.field(description="INFO, WARNING or CRITICAL.")
 
 
 def base(e: Event) -> dict[str, object]:
@@ -93,5 +111,26 @@ def activity_event(e: Event) -> ContactEvent:
         **base(e), type=e.type, old_score=p.get("old_score"),
         new_score=p.get("new_score"), delta=p.get("delta"), from_tier=p.get("from_tier"),
         to_tier=p.get("to_tier"), reason=p.get("reason"),
-        interaction_type=p.get("interaction_type"), points=p.get("points"),
+        interaction_type=p.get("interaction_type"), points=p.get("points"), tag=p.get("tag"),
+        list_id=_id(p.get("list_id")), message=p.get("message"),
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def _id(value: int | None) -> strawberry.ID | None:
+    return strawberry.ID(str(value)) if value is not None else None
+
+
+def list_event(e: Event) -> ListMembershipEvent:
+    p = e.payload
+    return ListMembershipEvent(
+        **base(e), list_id=strawberry.ID(str(p["list_id"])), list_name=p["list_name"],
+        entered=e.type is EventType.LIST_ENTERED,
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def alert_event(e: Event) -> AlertEvent:
+    p = e.payload
+    return AlertEvent(
+        **base(e), automation_id=strawberry.ID(str(p["automation_id"])),
+        automation_name=p["automation_name"], message=p["message"], level=p["level"],
     )  # type: ignore[arg-type]  # fmt: skip

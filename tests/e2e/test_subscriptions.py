@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -324,3 +325,25 @@ async def test_a_cursor_older_than_the_retention_has_expired(tmp_path):
         assert errors[0]["extensions"]["code"] == "CURSOR_EXPIRED"
         assert "subscribe without after" in errors[0]["message"]
         await live.close()
+
+
+async def test_the_connection_ack_gives_the_newest_cursor_to_subscribe_from(server):
+    # given some history, and a client that connects without a cursor of its own
+    await record(server, visits(2, "before"))
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{server.port}/graphql", subprotocols=[TRANSPORT_WS]
+    )
+    await ws.send(json.dumps({"type": "connection_init",
+                              "payload": {"authorization": f"Bearer {server.key}"}}))  # fmt: skip
+    ack = json.loads(await ws.recv())
+    assert ack["type"] == "connection_ack"
+    head = ack["payload"]["cursor"]
+    # when an event is written before the subscription reaches the server
+    await record(server, visits(1, "between"))
+    live = Live(ws, TRANSPORT_WS)
+    await live.subscribe("s", SCORES, {"after": head})
+    # then it is delivered, and nothing older
+    first = score_of(await live.next())
+    assert first["contact"]["email"].startswith("between")
+    assert int(first["cursor"]) > int(head)
+    await live.close()

@@ -11,12 +11,13 @@ import os
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import insert, select
 
-from domain.filters import ContactFilter, matches, validate_filter
+from domain.filters import ContactFilter, matches, predicate, validate_filter
+from domain.lists import ContactList, ListKind, Membership
 from persistence.db import Database
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from tests.strategies import COMPANIES, NOW, TAGS, contact_sets, filters
 
-EXAMPLES = int(os.environ.get("FILTER_AGREEMENT_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("FILTER_AGREEMENT_EXAMPLES", "500"))
 
 
 def _rows(contacts):
@@ -98,6 +99,11 @@ async def _sql_selection(db: Database, contacts, where: ContactFilter) -> set[in
 async def test_domain_predicate_and_sql_select_the_same_contacts(database_url, contacts, where):
     validate_filter(where)
     expected = {c.id for c in contacts if matches(where, c, NOW)}
+    # The compiled predicate dynamic lists decide membership with agrees too.
+    assert {c.id for c in contacts if predicate(where, NOW)(c)} == expected
+    lst = ContactList(1, "l", ListKind.DYNAMIC, where, None, NOW, NOW)
+    membership = Membership.of([lst], NOW)
+    assert {c.id for c in contacts if membership.lists_of(c)} == expected
     db = Database(database_url)
     try:
         assert await _sql_selection(db, contacts, where) == expected
