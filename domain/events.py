@@ -82,20 +82,32 @@ def view_from_dict(contact_id: int, data: Mapping[str, Any]) -> ContactView:
     return ContactView(id=contact_id, tag_points=dict(data.get("tag_points") or {}), **values)
 
 
-def score_changed(view: ContactView, delta: int, at: datetime) -> Event:
-    payload = {"old_score": view.score - delta, "new_score": view.score, "delta": delta}
-    return Event(EventType.SCORE_CHANGED, view.id, {**payload, "contact": view_to_dict(view)}, at)
+# `snapshot`, where taken: `view_to_dict(view)` when the caller already has it (the events of
+# one contact in one write share it; it is never changed).
+Snapshot = Mapping[str, Any] | None
+
+
+def score_changed(view: ContactView, delta: int, at: datetime, snapshot: Snapshot = None) -> Event:
+    payload = {"old_score": view.score - delta, "new_score": view.score, "delta": delta,
+               "contact": snapshot or view_to_dict(view)}  # fmt: skip
+    return Event(EventType.SCORE_CHANGED, view.id, payload, at)
 
 
 def tier_changed(
-    view: ContactView, old: str | None, reason: str, version: int, at: datetime
+    view: ContactView,
+    old: str | None,
+    reason: str,
+    version: int,
+    at: datetime,
+    snapshot: Snapshot = None,
 ) -> Event:
-    payload = {"from_tier": old, "to_tier": view.tier, "reason": reason, "version": version}
-    return Event(EventType.TIER_CHANGED, view.id, {**payload, "contact": view_to_dict(view)}, at)
+    payload = {"from_tier": old, "to_tier": view.tier, "reason": reason, "version": version,
+               "contact": snapshot or view_to_dict(view)}  # fmt: skip
+    return Event(EventType.TIER_CHANGED, view.id, payload, at)
 
 
-def hot_lead(view: ContactView, reason: str, at: datetime) -> Event:
-    payload = {"reason": reason, "contact": view_to_dict(view)}
+def hot_lead(view: ContactView, reason: str, at: datetime, snapshot: Snapshot = None) -> Event:
+    payload = {"reason": reason, "contact": snapshot or view_to_dict(view)}
     return Event(EventType.HOT_LEAD, view.id, payload, at)
 
 
@@ -105,12 +117,10 @@ def list_changed(
     name: str,
     entered: bool,
     at: datetime,
-    snapshot: Mapping[str, Any] | None = None,
+    snapshot: Snapshot = None,
 ) -> Event:
-    """`snapshot`: `view_to_dict(view)` when the caller already has it (shared, read-only)."""
     kind = EventType.LIST_ENTERED if entered else EventType.LIST_LEFT
-    contact = snapshot if snapshot is not None else view_to_dict(view)
-    payload = {"list_id": list_id, "list_name": name, "contact": contact}
+    payload = {"list_id": list_id, "list_name": name, "contact": snapshot or view_to_dict(view)}
     return Event(kind, view.id, payload, at)
 
 

@@ -49,10 +49,20 @@ def segment_for(
     tests = tests if tests is not None else segment_tests(scheme, now)
     for segment, test in zip(scheme.segments, tests, strict=True):
         needs = segment.min_signals
-        enough = not needs or all(signals.get(t, 0) >= n for t, n in needs.items())
-        if enough and test(view):
+        if needs and not _enough(needs, signals):
+            continue
+        if test(view):
             return segment
     return None
+
+
+def _enough(needs: Mapping[str, int], signals: Mapping[str, int]) -> bool:
+    if not signals:
+        return False  # every need is at least 1 (validate_scheme)
+    for kind, count in needs.items():  # noqa: SIM110 (no generator per contact)
+        if signals.get(kind, 0) < count:
+            return False
+    return True
 
 
 def validate_scheme(scheme: SegmentScheme) -> None:

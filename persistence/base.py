@@ -48,3 +48,13 @@ class Repository:
 
     async def _scalar(self, stmt: Any) -> Any:
         return (await self.conn.execute(stmt)).scalar()
+
+
+def dense_span(ids: Sequence[int]) -> tuple[int, int] | None:
+    """(lowest, highest) when many ids are packed in a narrow range (a chunk of a re-tier),
+    so a query can read `BETWEEN` them and drop the few others, instead of binding one
+    parameter per id (SQLAlchemy's expanding IN cost more than the query); else None."""
+    if len(ids) < 256:
+        return None
+    low, high = min(ids), max(ids)
+    return (low, high) if high - low < 2 * len(ids) else None

@@ -40,7 +40,7 @@ from domain.contacts import (
 from domain.filters import ContactFilter
 from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
-from persistence.base import Repository, enum_or_none, plain
+from persistence.base import Repository, dense_span, enum_or_none, plain
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.tables import metadata
@@ -124,9 +124,30 @@ SCORES_BY_ID = select(contact_t.c.id, contact_t.c.score).where(
     contact_t.c.id.in_(bindparam("ids", expanding=True))
 )
 _c = contact_t.c
+# Plain SQL per dialect, in the driver's parameter style (result processing cost more than
+# the query when a re-tier pages through every contact id).
+IDS_AFTER = {
+    "sqlite": "SELECT id FROM contact WHERE id > ? ORDER BY id LIMIT ?",
+    "postgresql": "SELECT id FROM contact WHERE id > $1 ORDER BY id LIMIT $2",
+}
 
 
-def _placement(*, dates: bool) -> Any:
+def by_ids(column: Any, span: bool) -> Any:
+    """`column IN :ids`, or with `span`, `column BETWEEN :low AND :high` (see dense_span)."""
+    if span:
+        return column.between(bindparam("low"), bindparam("high"))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+def ids_params(ids: Sequence[int]) -> tuple[dict[str, Any], bool]:
+    """Parameters for `by_ids` statements, and whether to use the span variant."""
+    span = dense_span(ids)
+    if span is None:
+        return {"ids": list(ids)}, False
+    return {"low": span[0], "high": span[1]}, True
+
+
+def _placement(*, dates: bool, span: bool) -> Any:
     when = (_c.created_at, _c.last_activity_at) if dates else (null(), null())
     return (
         select(
@@ -136,16 +157,21 @@ def _placement(*, dates: bool) -> Any:
             _c.lead_status_pinned,
         )
         .select_from(contact_t.outerjoin(company_t, company_t.c.id == _c.company_id))
-        .where(_c.id.in_(bindparam("ids", expanding=True)))
+        .where(by_ids(_c.id, span))
     )  # fmt: skip
 
 
-PLACEMENT = {dates: _placement(dates=dates) for dates in (False, True)}
-TAG_POINTS = (
-    select(contact_tag_t.c.contact_id, tag_t.c.code, contact_tag_t.c.points)
+PLACEMENT = {
+    (dates, span): _placement(dates=dates, span=span)
+    for dates in (False, True)
+    for span in (False, True)
+}
+TAG_POINTS = {
+    span: select(contact_tag_t.c.contact_id, tag_t.c.code, contact_tag_t.c.points)
     .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
-    .where(contact_tag_t.c.contact_id.in_(bindparam("ids", expanding=True)))
-)
+    .where(by_ids(contact_tag_t.c.contact_id, span))
+    for span in (False, True)
+}
 _ENUMS: dict[type[Any], dict[Any, Any]] = {
     kind: {m.value: m for m in kind} | {None: None}
     for kind in (ContactType, CompanyType, Source, FunnelStage)
@@ -188,10 +214,11 @@ class ContactRepository(Repository):
         where it stands now and the lead status an automation pinned, if any. Built straight
         from the row tuples (in ContactView's field order), as re-tiering reads every
         contact."""
-        params = {"ids": list(ids)}
+        params, span = ids_params(ids)
+        wanted = set(ids) if span else None
         points: dict[int, dict[str, int]] = defaultdict(dict)
         if tags:
-            for cid, code, value in (await self.conn.execute(TAG_POINTS, params)).all():
+            for cid, code, value in (await self.conn.execute(TAG_POINTS[span], params)).all():
                 points[cid][code] = value
         contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
         sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
@@ -199,14 +226,16 @@ class ContactRepository(Repository):
         for (cid, email, score, tier, segment, status, sector, region, city, contact_type,
              company_type, company_id, source, stage, created_at, last_activity_at, index,
              reason, pinned) in (
-            await self.conn.execute(PLACEMENT[dates], params)
+            await self.conn.execute(PLACEMENT[dates, span], params)
         ).all():  # fmt: skip
-            view = ContactView(
+            if wanted is not None and cid not in wanted:
+                continue
+            view = ContactView.of((
                 cid, email, score, tier, segment, status, sector, region, city,
                 contact_types[contact_type], company_types[company_type], company_id,
                 sources[source], stages[stage], created_at, last_activity_at,
                 points.get(cid, {}),
-            )  # fmt: skip
+            ))  # fmt: skip
             out[cid] = (view, Standing(tier, index, reason, status, segment), pinned)
         return out
 
@@ -340,8 +369,8 @@ class ContactRepository(Repository):
         return [r.id for r in await self._rows(stmt.limit(limit))]
 
     async def ids_after(self, last_id: int, limit: int) -> list[int]:
-        stmt = select(contact_t.c.id).where(contact_t.c.id > last_id).order_by(contact_t.c.id)
-        return [r.id for r in await self._rows(stmt.limit(limit))]
+        sql = IDS_AFTER[self.conn.dialect.name]
+        return [row[0] for row in (await self.conn.exec_driver_sql(sql, (last_id, limit))).all()]
 
     async def delete(self, contact_id: int) -> bool:
         result = await self.conn.execute(delete(contact_t).where(contact_t.c.id == contact_id))

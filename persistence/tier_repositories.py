@@ -16,6 +16,7 @@ from domain.scoring import LedgerReason
 from domain.segments import SegmentScheme
 from domain.tiers import TierPolicy
 from persistence.base import Repository, execute_plain_many
+from persistence.repositories import by_ids, ids_params
 from persistence.scoring_repositories import id_page
 from persistence.tables import metadata
 
@@ -27,22 +28,33 @@ entry_t: Table = metadata.tables["score_entry"]
 interaction_t: Table = metadata.tables["interaction"]
 
 BEHAVIOUR = (LedgerReason.RULE.value, LedgerReason.DECAY.value)
-POINTS = (
-    select(
+POINTS = {
+    span: select(
         entry_t.c.contact_id,
         func.sum(case((entry_t.c.reason.in_(BEHAVIOUR), entry_t.c.points), else_=0)),
         func.sum(case((entry_t.c.reason == LedgerReason.FIT.value, entry_t.c.points), else_=0)),
     )
-    .where(entry_t.c.contact_id.in_(bindparam("ids", expanding=True)))
+    .where(by_ids(entry_t.c.contact_id, span))
     .group_by(entry_t.c.contact_id)
-)
-SIGNALS = (
-    select(interaction_t.c.contact_id, interaction_t.c.type, func.count())
+    for span in (False, True)
+}
+SIGNALS = {
+    span: select(interaction_t.c.contact_id, interaction_t.c.type, func.count())
     .where(
-        interaction_t.c.contact_id.in_(bindparam("ids", expanding=True)),
-        interaction_t.c.occurred_at >= bindparam("since"),
+        by_ids(interaction_t.c.contact_id, span), interaction_t.c.occurred_at >= bindparam("since")
     )
     .group_by(interaction_t.c.contact_id, interaction_t.c.type)
+    for span in (False, True)
+}
+INDEXED = ("tier_index", "tier_reason", "cid", "tier_version")
+SET_INDEX = (
+    update(contact_t)
+    .where(contact_t.c.id == bindparam("cid"))
+    .values(
+        tier_index=bindparam("tier_index"),
+        tier_reason=bindparam("tier_reason"),
+        tier_version=bindparam("tier_version"),
+    )
 )
 PLACED = ("tier", "tier_index", "tier_reason", "lead_status", "segment", "cid",
           "tier_version", "segment_version")  # fmt: skip
@@ -117,23 +129,32 @@ class TierRepository(Repository):
 
     async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(behavioural points, fit points) per contact."""
-        rows = (await self.conn.execute(POINTS, {"ids": list(ids)})).all()
-        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+        params, span = ids_params(ids)
+        rows = (await self.conn.execute(POINTS[span], params)).all()
+        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}  # extra ids are harmless
 
     async def signals(self, ids: Sequence[int], since: datetime) -> dict[int, dict[str, int]]:
         out: dict[int, dict[str, int]] = defaultdict(dict)
+        params, span = ids_params(ids)
         for contact_id, kind, count in (
-            await self.conn.execute(SIGNALS, {"ids": list(ids), "since": since})
+            await self.conn.execute(SIGNALS[span], {**params, "since": since})
         ).all():
             out[contact_id][kind] = int(count)
         return out
 
     async def apply(
-        self, updates: Sequence[Sequence[Any]], changes: Iterable[Mapping[str, Any]]
+        self,
+        updates: Sequence[Sequence[Any]],
+        changes: Iterable[Mapping[str, Any]],
+        indexes: Sequence[Sequence[Any]] = (),
     ) -> None:
-        """`updates`: tuples of PLACED (a Standing, the contact id, both versions)."""
+        """`updates`: tuples of PLACED (a Standing, the contact id, both versions);
+        `indexes`: tuples of INDEXED, for contacts whose tier, lead status and segment stay
+        (their indexed columns are left alone, so SQL does not rewrite three indexes)."""
         if updates:
             await execute_plain_many(self.conn, SET_TIER, PLACED, updates)
+        if indexes:
+            await execute_plain_many(self.conn, SET_INDEX, INDEXED, indexes)
         rows = list(changes)
         if rows:
             await self.conn.execute(insert(change_t), rows)

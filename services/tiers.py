@@ -135,11 +135,17 @@ async def retier(
     everything filters read only with `whole`)."""
     policy, scheme = await _current(uow)
     updates: list[tuple[Any, ...]] = []
+    indexes: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
     placed = await place(uow, ids, policy, scheme, now, whole=whole)
     uow.events.add(await _events(uow, policy, placed, now, whole))
     for cid, (current, p, _) in placed.items():
         if current == p:
+            continue
+        if (current.tier, current.lead_status, current.segment) == (
+            p.tier, p.lead_status, p.segment,
+        ):  # fmt: skip
+            indexes.append((p.tier_index, p.tier_reason, cid, policy.version))  # INDEXED
             continue
         updates.append((*p, cid, policy.version, scheme.version))  # tiers.apply's PLACED
         if current.tier != p.tier:
@@ -150,7 +156,7 @@ async def retier(
             changes.append(
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
-    await uow.tiers.apply(updates, changes)
+    await uow.tiers.apply(updates, changes, indexes)
     return placed
 
 
@@ -175,16 +181,16 @@ async def _events(
     for cid, view in views.items():
         current, p, _ = placed[cid]
         delta, seen = moved[cid], view.placed(p.tier, p.lead_status, p.segment)
+        snapshot = events.view_to_dict(seen)  # shared by this contact's events
         if delta:
-            out.append(events.score_changed(seen, delta, now))
+            out.append(events.score_changed(seen, delta, now, snapshot))
         if current.tier != p.tier:
-            out.append(
-                events.tier_changed(seen, current.tier, p.tier_reason or "", policy.version, now)
-            )
+            reason, version = p.tier_reason or "", policy.version
+            out.append(events.tier_changed(seen, current.tier, reason, version, now, snapshot))
         before, after = (current.tier, view.score - delta), (p.tier, view.score)
         hot = events.hot_reason(top, policy.hot_score, before, after)
         if hot:
-            out.append(events.hot_lead(seen, hot, now))
+            out.append(events.hot_lead(seen, hot, now, snapshot))
     return out
 
 

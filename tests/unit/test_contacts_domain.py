@@ -91,3 +91,23 @@ def test_bad_company_fields_are_refused(values):
 
 def test_country_codes_are_upper_cased():
     assert clean_company_fields({"country": " it "}) == {"country": "IT"}
+
+
+def test_the_fast_view_constructors_equal_the_dataclass_ones():
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from domain.contacts import VIEW_FIELDS, ContactView, Source
+
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    values = (7, "a@x.it", 12, "Tier 1", "A", "COLD", "IT", "Lazio", "Roma", None, None, 3,
+              Source.EVENT, None, at, None, {"vip": 2})  # fmt: skip
+    built = ContactView(*values)
+    assert ContactView.of(values) == built
+    assert hash(ContactView.of(values).id) == hash(7)
+    assert len(VIEW_FIELDS) == len(values)
+    moved = built.placed("Tier 2", "WARM", "B")
+    assert moved == dataclasses.replace(built, tier="Tier 2", lead_status="WARM", segment="B")
+    assert built.tier == "Tier 1"  # the original is unchanged
+    with __import__("pytest").raises(dataclasses.FrozenInstanceError):
+        moved.tier = "x"  # type: ignore[misc]
