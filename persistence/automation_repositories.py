@@ -26,9 +26,10 @@ from persistence.tables import metadata
 automation_t: Table = metadata.tables["automation"]
 run_t: Table = metadata.tables["automation_run"]
 
-STAMP = select(
-    func.count(), func.sum(automation_t.c.id), func.max(automation_t.c.updated_at)
-).where(automation_t.c.status == AutomationStatus.ACTIVE.value)
+STAMP = (  # plain SQL: every write asks
+    "SELECT count(*), sum(id), max(updated_at) FROM automation "
+    f"WHERE status = '{AutomationStatus.ACTIVE.value}'"
+)
 
 
 def trigger_to_dict(trigger: Trigger) -> dict[str, Any]:
@@ -116,7 +117,7 @@ class AutomationRepository(Repository):
 
     async def stamp(self) -> tuple[Any, ...]:
         """Changes whenever an active automation is added, changed or removed."""
-        return tuple((await self.conn.execute(STAMP)).one())
+        return tuple((await self.conn.exec_driver_sql(STAMP)).one())
 
     async def log_runs(self, runs: Sequence[Mapping[str, Any]]) -> None:
         if runs:

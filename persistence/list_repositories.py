@@ -46,6 +46,14 @@ ADD_MEMBER = {
 REMOVE_MEMBER = delete(member_t).where(
     member_t.c.list_id == bindparam("lid"), member_t.c.contact_id == bindparam("cid")
 )
+MEMBERS_OF_ONE = {
+    "sqlite": "SELECT list_id FROM list_member WHERE contact_id = ?",
+    "postgresql": "SELECT list_id FROM list_member WHERE contact_id = $1",
+}
+STAMP = (
+    "SELECT count(*), sum(id), max(updated_at) FROM contact_list "
+    f"WHERE kind = '{ListKind.DYNAMIC.value}'"
+)
 
 
 def list_from_row(row: Any) -> ContactList:
@@ -122,11 +130,20 @@ class ListRepository(Repository):
     async def memberships(self, contact_ids: Sequence[int]) -> dict[int, set[int]]:
         """Stored memberships (static members and last-decided dynamic ones) per contact."""
         out: dict[int, set[int]] = defaultdict(set)
-        if contact_ids:
+        if len(contact_ids) == 1:  # every single-contact write asks: plain SQL, no processing
+            sql = MEMBERS_OF_ONE[self.conn.dialect.name]
+            rows = (await self.conn.exec_driver_sql(sql, (contact_ids[0],))).all()
+            out[contact_ids[0]] = {lid for (lid,) in rows}
+        elif contact_ids:
             result = await self.conn.execute(MEMBERS_OF, {"ids": list(contact_ids)})
             for cid, lid in result.all():
                 out[cid].add(lid)
         return out
+
+    async def stamp(self) -> tuple[Any, ...]:
+        """Changes whenever a dynamic list is added, changed or removed (one aggregate row;
+        plain SQL, as every write asks)."""
+        return tuple((await self.conn.exec_driver_sql(STAMP)).one())
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""

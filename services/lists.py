@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from domain import events
 from domain.contacts import ContactView
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -27,7 +25,6 @@ from domain.lists import (
     clean_description,
     clean_name,
 )
-from persistence.list_repositories import list_t
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 
@@ -64,9 +61,6 @@ class Watched:
 
 
 _cached: dict[tuple[int, tuple[Any, ...]], Watched] = {}
-STAMP = select(func.count(), func.sum(list_t.c.id), func.max(list_t.c.updated_at)).where(
-    list_t.c.kind == ListKind.DYNAMIC.value
-)
 
 
 def _reads_clock(lst: ContactList) -> bool:
@@ -77,7 +71,7 @@ async def watched(uow: UnitOfWork) -> Watched:
     """The dynamic lists and their predicates, parsed once per set of definitions (every
     write checks membership against every list, so it reads one aggregate row, not every
     filter)."""
-    row = (await uow.conn.execute(STAMP)).one()
+    row = await uow.lists.stamp()
     if not row[0]:
         return Watched([], Membership({}), [])
     key = (id(uow.db), tuple(row))
