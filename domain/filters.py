@@ -199,9 +199,18 @@ def conditions_used(node: ContactFilter) -> set[str]:
 Predicate = Callable[[ContactView], bool]
 
 
-def predicate(node: ContactFilter, now: datetime) -> Predicate:
+@dataclass
+class Now:
+    """A clock reading that compiled predicates read at each call: set `value` and the
+    same predicate answers for another moment (no compiling again as time passes)."""
+
+    value: datetime
+
+
+def predicate(node: ContactFilter, now: datetime | Now) -> Predicate:
     """`matches(node, ·, now)` compiled once: only the conditions the node sets are checked,
-    for evaluating one filter against many contacts."""
+    for evaluating one filter against many contacts. With a `Now`, the moment is read when
+    the predicate runs."""
     checks: list[Predicate] = []
     for attr, wanted in ((attr, getattr(node, name)) for name, attr in IN_FIELDS.items()):
         if wanted is not None:
@@ -213,7 +222,12 @@ def predicate(node: ContactFilter, now: datetime) -> Predicate:
         checks.append(lambda c: c.score < below)
     if _has_other_leaves(node):
         rest = _without_in(node)
-        checks.append(lambda c: _leaves_hold(rest, c, now))
+        if isinstance(now, Now):
+            cell = now
+            checks.append(lambda c: _leaves_hold(rest, c, cell.value))
+        else:
+            moment = now
+            checks.append(lambda c: _leaves_hold(rest, c, moment))
     checks += [predicate(child, now) for child in node.all_of]
     if node.any_of:
         alternatives = [predicate(child, now) for child in node.any_of]

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from domain.contacts import ContactView
 from domain.errors import InvalidInput
-from domain.filters import ContactFilter, Predicate, predicate, validate_filter
+from domain.filters import ContactFilter, Now, Predicate, predicate, validate_filter
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -73,7 +73,7 @@ class Membership:
     tests: Mapping[int, Predicate]
 
     @classmethod
-    def of(cls, lists: Iterable[ContactList], now: datetime) -> Membership:
+    def of(cls, lists: Iterable[ContactList], now: datetime | Now) -> Membership:
         return cls(
             {
                 lst.id: predicate(lst.filter, now)

@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
 from domain.lists import ContactList, ListKind
-from persistence.base import Repository
+from persistence.base import Repository, fetch_small
 from persistence.filters_sql import compile_filter, contact_t
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
@@ -50,10 +50,11 @@ MEMBERS_OF_ONE = {
     "sqlite": "SELECT list_id FROM list_member WHERE contact_id = ?",
     "postgresql": "SELECT list_id FROM list_member WHERE contact_id = $1",
 }
-STAMP = (
+_STAMP = (
     "SELECT count(*), sum(id), max(updated_at) FROM contact_list "
     f"WHERE kind = '{ListKind.DYNAMIC.value}'"
 )
+STAMP = {"sqlite": _STAMP, "postgresql": _STAMP}
 
 
 def list_from_row(row: Any) -> ContactList:
@@ -130,9 +131,8 @@ class ListRepository(Repository):
     async def memberships(self, contact_ids: Sequence[int]) -> dict[int, set[int]]:
         """Stored memberships (static members and last-decided dynamic ones) per contact."""
         out: dict[int, set[int]] = defaultdict(set)
-        if len(contact_ids) == 1:  # every single-contact write asks: plain SQL, no processing
-            sql = MEMBERS_OF_ONE[self.conn.dialect.name]
-            rows = (await self.conn.exec_driver_sql(sql, (contact_ids[0],))).all()
+        if len(contact_ids) == 1:  # every single-contact write asks
+            rows = await fetch_small(self.conn, MEMBERS_OF_ONE, (contact_ids[0],))
             out[contact_ids[0]] = {lid for (lid,) in rows}
         elif contact_ids:
             result = await self.conn.execute(MEMBERS_OF, {"ids": list(contact_ids)})
@@ -143,7 +143,7 @@ class ListRepository(Repository):
     async def stamp(self) -> tuple[Any, ...]:
         """Changes whenever a dynamic list is added, changed or removed (one aggregate row;
         plain SQL, as every write asks)."""
-        return tuple((await self.conn.exec_driver_sql(STAMP)).one())
+        return tuple((await fetch_small(self.conn, STAMP))[0])
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""

@@ -78,6 +78,11 @@ class InlineConnection:
         return self._live.isolation_level
 
     @property
+    def handle(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for reads that skip the DBAPI layers."""
+        return self._live
+
+    @property
     def _live(self) -> sqlite3.Connection:
         if self._conn is None:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")

@@ -16,7 +16,7 @@ from domain import events
 from domain.contacts import ContactView
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import Event
-from domain.filters import ContactFilter, conditions_used, tag_codes, validate_filter
+from domain.filters import ContactFilter, Now, conditions_used, tag_codes, validate_filter
 from domain.lists import (
     ContactList,
     ListKind,
@@ -37,27 +37,26 @@ CLOCK_CONDITIONS = {"last_activity_within_days", "last_activity_older_than_days"
 
 
 # Dynamic lists per database with their compiled predicates, reused while the definitions
-# are unchanged. Lists that read the clock get predicates compiled again each second.
+# are unchanged. Lists that read the clock are compiled against a `Now` set at each use.
 @dataclass
 class Watched:
     lists: list[ContactList]
     steady: Membership
     clocked: list[ContactList]
-    second: datetime = NEVER
-    timely: Membership = field(default_factory=lambda: Membership({}))
+    clock: Now = field(default_factory=lambda: Now(NEVER))
+    all: Membership = field(default_factory=lambda: Membership({}))
     names: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.names = {lst.id: lst.name for lst in self.lists}
+        timely = Membership.of(self.clocked, self.clock)
+        self.all = Membership({**self.steady.tests, **timely.tests})
 
     def membership(self, now: datetime) -> Membership:
-        if not self.clocked:
-            return self.steady
-        second = now.replace(microsecond=0)
-        if second != self.second:
-            timely = Membership.of(self.clocked, second)
-            self.second, self.timely = second, Membership({**self.steady.tests, **timely.tests})
-        return self.timely
+        """Every dynamic list's test, the clock-reading ones reading `now`: the clock is
+        shared by the writes of this process, so run the tests before the next await."""
+        self.clock.value = now
+        return self.all
 
 
 _cached: dict[tuple[int, tuple[Any, ...]], Watched] = {}
@@ -86,30 +85,42 @@ async def watched(uow: UnitOfWork) -> Watched:
     return found
 
 
-async def follow(
+Changes = list[tuple[ContactView, set[int], set[int]]]
+
+
+async def decide(
     uow: UnitOfWork, views: Mapping[int, ContactView], now: datetime, watching: Watched
-) -> None:
-    """Decides the dynamic-list membership of contacts a write changed (as they are now,
-    with the clock read to the second), stores what changed and queues LIST_ENTERED /
-    LIST_LEFT events. `watching`: what `watched()` returned in this unit of work."""
+) -> Changes:
+    """Which dynamic lists the contacts a write changed (as they are now) enter and leave:
+    [(contact, entered list ids, left list ids)] for those that move. `watching`: what
+    `watched()` returned in this unit of work. Nothing is written."""
     if not views or not watching.lists:
-        return
-    membership = watching.membership(now)
-    names = watching.names
+        return []
     stored = await uow.lists.memberships(list(views))
+    membership = watching.membership(now)  # no await until the tests below have run
+    out = []
+    for cid, view in views.items():
+        into, out_of = membership.changes(view, stored.get(cid, set()))
+        if into or out_of:
+            out.append((view, into, out_of))
+    return out
+
+
+async def record(uow: UnitOfWork, changes: Changes, now: datetime, watching: Watched) -> None:
+    """Stores what `decide` found and queues a LIST_ENTERED / LIST_LEFT event for each."""
+    if not changes:
+        return
+    names = watching.names
     entered: list[tuple[int, int]] = []
     left: list[tuple[int, int]] = []
     out: list[Event] = []
-    for cid, view in views.items():
-        into, out_of = membership.changes(view, stored.get(cid, set()))
-        if not into and not out_of:
-            continue
+    for view, into, out_of in changes:
         snapshot = events.view_to_dict(view)
         for lid in sorted(into):
-            entered.append((lid, cid))
+            entered.append((lid, view.id))
             out.append(events.list_changed(view, lid, names[lid], True, now, snapshot))
         for lid in sorted(out_of):
-            left.append((lid, cid))
+            left.append((lid, view.id))
             out.append(events.list_changed(view, lid, names[lid], False, now, snapshot))
     await uow.lists.add_members(entered, now)
     await uow.lists.remove_members(left)

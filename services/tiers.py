@@ -60,7 +60,8 @@ async def after_change(
                 ]
             )
             uow.tag_changes.clear()
-            await lists.follow(uow, seen, now, watching)
+            moves = await lists.decide(uow, seen, now, watching)
+            await lists.record(uow, moves, now, watching)
         # Automations see each event once: those of the write itself, then of each step.
         happened, uow.reacted = uow.events.pending[uow.reacted :], len(uow.events.pending)
         ids = sorted(await automations.react(uow, happened, now, depth))
