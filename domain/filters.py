@@ -10,7 +10,7 @@ matches a value condition. Activity is measured from `last_activity_at`, or from
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
 from operator import attrgetter
@@ -215,19 +215,7 @@ def predicate(node: ContactFilter, now: datetime | Now) -> Predicate:
     for attr, wanted in ((attr, getattr(node, name)) for name, attr in IN_FIELDS.items()):
         if wanted is not None:
             checks.append(_in_check(attr, frozenset(wanted)))
-    above, below = node.score_above, node.score_below
-    if above is not None:
-        checks.append(lambda c: c.score > above)
-    if below is not None:
-        checks.append(lambda c: c.score < below)
-    if _has_other_leaves(node):
-        rest = _without_in(node)
-        if isinstance(now, Now):
-            cell = now
-            checks.append(lambda c: _leaves_hold(rest, c, cell.value))
-        else:
-            moment = now
-            checks.append(lambda c: _leaves_hold(rest, c, moment))
+    checks += _leaf_checks(node, now)
     checks += [predicate(child, now) for child in node.all_of]
     if node.any_of:
         alternatives = [predicate(child, now) for child in node.any_of]
@@ -240,6 +228,42 @@ def predicate(node: ContactFilter, now: datetime | Now) -> Predicate:
         negated = predicate(node.not_, now)
         checks.append(lambda c: not negated(c))
     return _every(checks)
+
+
+def _leaf_checks(node: ContactFilter, now: datetime | Now) -> list[Predicate]:
+    """One direct check per condition other than "in" ones, each deciding as `_leaves_hold`
+    does (list membership runs every list's predicate on every write)."""
+    checks: list[Predicate] = []
+    above, below, between = node.score_above, node.score_below, node.score_between
+    if above is not None:
+        checks.append(lambda c: c.score > above)
+    if below is not None:
+        checks.append(lambda c: c.score < below)
+    if between is not None:
+        checks.append(lambda c: _between(c.score, between))
+    if node.has_any_tag is not None:
+        anyof = frozenset(node.has_any_tag)
+        checks.append(lambda c: not anyof.isdisjoint(c.tag_points.keys()))
+    if node.has_all_tags is not None:
+        allof = frozenset(node.has_all_tags)
+        checks.append(lambda c: allof <= c.tag_points.keys())
+    if node.tag_points is not None:
+        needs = tuple((t.code, t.min_points) for t in node.tag_points)
+        checks.append(lambda c: all(c.tag_points.get(code, 0) >= n for code, n in needs))
+    if node.created_between is not None:
+        span = node.created_between
+        checks.append(lambda c: _in_range(c.created_at, span))
+    if node.last_activity_within_days is not None or node.last_activity_older_than_days is not None:
+        if isinstance(now, Now):
+            cell = now
+            checks.append(lambda c: _activity_holds(node, c, cell.value))
+        else:
+            moment = now
+            checks.append(lambda c: _activity_holds(node, c, moment))
+    if node.email_contains is not None:
+        needle = node.email_contains.strip().lower()
+        checks.append(lambda c: needle in c.email)
+    return checks
 
 
 def _every(checks: list[Predicate]) -> Predicate:
@@ -265,22 +289,6 @@ def _in_check(attr: str, wanted: frozenset[object]) -> Predicate:
     # The enum attributes are StrEnums, equal to (and hashed as) their string values.
     read = attrgetter(attr)
     return lambda c: read(c) in wanted
-
-
-# Conditions `predicate` checks directly; the others go through `_leaves_hold`.
-_DIRECT = {*IN_FIELDS, "score_above", "score_below"}
-
-
-def _has_other_leaves(node: ContactFilter) -> bool:
-    return any(
-        getattr(node, f.name) is not None
-        for f in fields(node)
-        if f.name not in ("all_of", "any_of", "not_") and f.name not in _DIRECT
-    )
-
-
-def _without_in(node: ContactFilter) -> ContactFilter:
-    return replace(node, all_of=(), any_of=(), not_=None, **dict.fromkeys(_DIRECT))
 
 
 def tag_codes(node: ContactFilter) -> set[str]:
