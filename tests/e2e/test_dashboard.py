@@ -11,12 +11,22 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Request,
+    Response,
+    Route,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
 
 from tests.servers import first_key, free_port, sqlite_url, start, stop, wait_healthy
 
@@ -314,6 +324,133 @@ def test_a_thousand_alerts_keep_200_rows_in_the_page_and_are_all_counted(
     expect(page.locator("#alert-capped")).to_be_visible()
     expect(page.locator("#status")).to_have_attribute("data-state", "live")
     shoot(page, "dashboard-1000-alerts.png")
+
+
+def record_now(server: Server, email: str, *types: str) -> None:
+    """Like record, at the current time: inside any KPI window."""
+    at = datetime.now(UTC).isoformat()
+    items = [
+        {"email": email, "type": kind, "occurredAt": at, "idempotencyKey": f"kpi-{next(_numbers)}"}
+        for kind in types
+    ]
+    assert graphql(server, RECORD, {"items": items})["recordInteractions"]["errorCount"] == 0
+
+
+def is_kpis(response: Response) -> bool:
+    return '"DashboardKpis"' in (response.request.post_data or "")
+
+
+def kpi_cells(page: Page) -> list[list[str]]:
+    cells: list[list[str]] = page.locator("#kpi-body tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    return cells
+
+
+def expect_kpis_as_served(page: Page, server: Server, variables: dict[str, Any]) -> None:
+    """Once the page shows the answer to `variables`, it is what the server answers for them:
+    contacts and transitions exactly, average and rates as rounded for display."""
+    expect(page.locator("#kpi-table")).to_have_attribute("data-to", variables["to"], timeout=SLOW)
+    document = (CONTRACT_OPERATIONS / "DashboardKpis.graphql").read_text(encoding="utf-8")
+    served = graphql(server, document, variables)["kpis"]
+    shown = {cells[0]: cells[1:] for cells in kpi_cells(page)}
+    assert len(shown) == len(served), (shown, served)
+
+    def close(text: str, value: float | None, scale: float = 1) -> bool:
+        if value is None:
+            return text == "—"
+        return abs(float(text.removesuffix(" %")) - value * scale) <= 0.051
+
+    for row in served:
+        contacts, average, conversion, opens, moves = shown[row["name"] or row["key"] or "—"]
+        assert int(contacts.replace(",", "")) == row["contacts"]
+        assert close(average, row["averageScore"])
+        assert close(conversion, row["conversionRate"], 100)
+        assert close(opens, row["emailOpenRate"], 100)
+        assert int(moves.replace(",", "")) == row["tierTransitions"]
+
+
+def test_the_kpi_panel_shows_the_servers_kpis_and_follows_events_at_most_every_10_s(
+    page: Page, server: Server
+) -> None:
+    # given contacts with email sends, opens and a purchase, and the page's KPI requests seen
+    sent: list[dict[str, Any]] = []
+
+    def watch(request: Request) -> None:
+        if request.method == "POST" and '"DashboardKpis"' in (request.post_data or ""):
+            sent.append(request.post_data_json)
+
+    page.on("request", watch)
+    page.clock.install()  # time flows as usual; fast_forward skips the 10 s throttle
+    record_now(server, "kpi.buyer@dashboard.it", "EMAIL_SENT", "EMAIL_OPEN", "PURCHASE")
+    record_now(server, "kpi.reader@dashboard.it", "EMAIL_SENT", "EMAIL_SENT", "EMAIL_OPEN")
+    # when the page is live and the reload its warm-up events asked for has come
+    open_with_key(page, server, server.key)
+    until_live(page, server)
+    expect(page.locator("#kpi-body tr, #kpi-error").first).to_be_visible(timeout=SLOW)
+    expect(page.locator("#kpi-error")).to_be_hidden()
+    with page.expect_response(is_kpis, timeout=SLOW):
+        page.clock.fast_forward(10_000)
+    # then it sent the committed document, by tier over the last 30 days, and shows the rows
+    document = (CONTRACT_OPERATIONS / "DashboardKpis.graphql").read_text(encoding="utf-8")
+    assert sent and all(body["query"] == document for body in sent)
+    variables = sent[-1]["variables"]
+    assert variables["groupBy"] == "TIER"
+    span = datetime.fromisoformat(variables["to"]) - datetime.fromisoformat(variables["from"])
+    assert span == timedelta(days=30)
+    expect_kpis_as_served(page, server, variables)
+    expect(page.locator("#kpi-group-head")).to_have_text("Tier")
+    assert any(cells[3] not in ("0.0 %", "—") for cells in kpi_cells(page))  # the purchase
+    assert any(cells[4] not in ("0.0 %", "—") for cells in kpi_cells(page))  # the opens
+
+    # when events arrive, it reloads once the 10 s have passed, and only once
+    before = len(sent)
+    make_hot(server, "kpi.hot@dashboard.it")
+    expect(alert(page, "kpi.hot@dashboard.it")).to_have_count(1, timeout=SLOW)
+    record_now(server, "kpi.later@dashboard.it", "EMAIL_OPEN")
+    expect(page.locator("#tier-move")).to_contain_text("kpi.later@dashboard.it", timeout=SLOW)
+    page.wait_for_timeout(500)
+    assert len(sent) == before
+    with page.expect_response(is_kpis, timeout=SLOW):
+        page.clock.fast_forward(10_000)
+    expect_kpis_as_served(page, server, sent[-1]["variables"])
+    assert len(sent) == before + 1
+    assert kpi_cells(page)[0][0] == "Tier 2+"  # the tier chart's order: top tier first
+
+    # when a selector changes, it reloads at once
+    graphql(
+        server,
+        "mutation($input: ContactListInput!) { createList(input: $input) { id } }",
+        {"input": {"name": "Score above 50", "kind": "DYNAMIC", "filter": {"scoreAbove": 50}}},
+    )
+    with page.expect_response(is_kpis, timeout=SLOW):
+        page.select_option("#kpi-group", "LIST")
+    expect(page.locator("#kpi-group-head")).to_have_text("List", timeout=SLOW)
+    expect(page.locator("#kpi-body td.group")).to_have_text("Score above 50")
+    with page.expect_response(is_kpis, timeout=SLOW):
+        page.select_option("#kpi-window", "7")
+    assert sent[-1]["variables"]["groupBy"] == "LIST"
+    expect_kpis_as_served(page, server, sent[-1]["variables"])
+    shoot(page, "dashboard-kpis.png")
+
+    # and an error is said plainly in the panel
+    def refuse(route: Route) -> None:
+        if '"DashboardKpis"' in (route.request.post_data or ""):
+            route.fulfill(json={"errors": [{"message": "the KPIs are unavailable"}]})
+        else:
+            route.continue_()
+
+    page.route("**/graphql", refuse)
+    page.select_option("#kpi-group", "SEGMENT")
+    expect(page.locator("#kpi-error")).to_have_text(
+        "Could not load the KPIs: DashboardKpis: the KPIs are unavailable", timeout=SLOW
+    )
+    expect(page.locator("#kpi-body tr")).to_have_count(0)
+    page.unroute("**/graphql")
+    page.select_option("#kpi-window", "90")
+    expect(page.locator("#kpi-error")).to_be_hidden(timeout=SLOW)
+    assert sent[-1]["variables"]["groupBy"] == "SEGMENT"
+    expect_kpis_as_served(page, server, sent[-1]["variables"])
 
 
 def test_the_page_sends_exactly_the_committed_dashboard_operations() -> None:

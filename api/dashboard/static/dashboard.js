@@ -1,6 +1,7 @@
 // The sales dashboard: hot-lead alerts and tier moves live over WebSocket, the tier
-// distribution and the top contacts over HTTP. Every GraphQL document it sends is one of
-// served at operations/: the contract's own frontend-contract/operations/Dashboard*.graphql.
+// distribution, the top contacts and the KPIs over HTTP. Every GraphQL document it sends is
+// one of those served at operations/: the contract's own
+// frontend-contract/operations/Dashboard*.graphql.
 import { LiveClient } from "./live.js";
 
 const KEY_STORAGE = "segmento.dashboard.apiKey";
@@ -8,8 +9,12 @@ const MAX_ALERTS = 200; // rows kept in the page; every alert is counted
 const PAGE_SIZE = 10;
 const TIERS_REFRESH_MS = 1000;
 const CONTACTS_REFRESH_MS = 2000;
+const KPIS_REFRESH_MS = 10000; // KPIs move slowly: at most one reload per 10 s of events
+const DAY_MS = 24 * 60 * 60 * 1000;
+const KPI_GROUP_NAMES = { TIER: "Tier", SEGMENT: "Segment", LIST: "List" };
 const OPERATIONS = [
   "DashboardHotLeads",
+  "DashboardKpis",
   "DashboardTierChanges",
   "DashboardTierDistribution",
   "DashboardTopContacts",
@@ -40,6 +45,7 @@ const state = {
   scoreAbove: 0,
   pageArgs: { first: PAGE_SIZE },
   pageNumber: 1,
+  kpisShown: null, // the "GROUP/days" selection the KPI rows on the page are for
 };
 
 class BadKey extends Error {}
@@ -85,15 +91,16 @@ async function graphql(operationName, variables = {}) {
   return body.data;
 }
 
-// Runs `task` at most once per `ms`, and once more if asked again while it ran.
+// Runs `task` at most once per `ms`, and once more if asked again while it ran: right
+// after it when asked with `now` (e.g. the user changed a filter), else `ms` later.
 function throttled(task, ms) {
   let timer = null;
   let running = false;
-  let again = false;
+  let again = null; // null, "later" or "now"
   const run = async () => {
     timer = null;
     if (running) {
-      again = true;
+      again = again || "later";
       return;
     }
     running = true;
@@ -104,13 +111,16 @@ function throttled(task, ms) {
     } finally {
       running = false;
       if (again) {
-        again = false;
-        schedule();
+        const now = again === "now";
+        again = null;
+        schedule(now);
       }
     }
   };
   const schedule = (now = false) => {
-    if (now) {
+    if (now && running) {
+      again = "now";
+    } else if (now) {
       clearTimeout(timer);
       timer = null;
       run();
@@ -143,6 +153,7 @@ function onHotLead(event) {
   if (state.pendingAlerts.length > MAX_ALERTS) state.pendingAlerts.shift();
   if (state.flushTimer === null) state.flushTimer = setTimeout(flushAlerts, 50);
   refreshContacts();
+  refreshKpis();
 }
 
 function alertItem(event) {
@@ -270,6 +281,7 @@ function onTierChange(event) {
   $("tier-move").textContent = `Latest move: ${who}, ${event.fromTier ?? "new"} → ${event.toTier ?? "no tier"}`;
   refreshTiers();
   refreshContacts();
+  refreshKpis();
 }
 
 // ---------------------------------------------------------------- top contacts
@@ -310,8 +322,104 @@ async function loadContacts() {
   clearProblem();
 }
 
+// ---------------------------------------------------------------- KPIs
+
+// The selectors' choice, e.g. "TIER/30": what the rows on the page must be for.
+function kpiSelection() {
+  return `${$("kpi-group").value}/${$("kpi-window").value}`;
+}
+
+function percent(rate) {
+  return rate === null || rate === undefined ? "—" : `${(100 * rate).toFixed(1)} %`;
+}
+
+// Tiers in the chart's order (top tier first), then contacts without one; the server's
+// order (by key, or lists by id) otherwise.
+function kpiOrder(rows, groupBy) {
+  if (groupBy !== "TIER") return rows;
+  const order = state.tiers.order;
+  const rank = (row) => {
+    if (row.key === null) return order.length + 1;
+    const index = order.indexOf(row.key);
+    return index === -1 ? order.length : index;
+  };
+  const ranked = rows.map((row, index) => ({ row, index }));
+  ranked.sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index);
+  return ranked.map(({ row }) => row);
+}
+
+function kpiRow(kpi, groupBy) {
+  const row = element("tr");
+  row.dataset.key = kpi.key ?? "";
+  const label = kpi.name ?? kpi.key;
+  const group = element("td", label === null ? "group none" : "group", label ?? "—");
+  if (label === null) group.title = `Contacts without a ${groupBy.toLowerCase()}`;
+  const average = kpi.averageScore === null ? "—" : kpi.averageScore.toFixed(1);
+  row.append(
+    group,
+    element("td", "num contacts", kpi.contacts.toLocaleString()),
+    element("td", "num average", average),
+    element("td", "num conversion", percent(kpi.conversionRate)),
+    element("td", "num opens", percent(kpi.emailOpenRate)),
+    element("td", "num transitions", kpi.tierTransitions.toLocaleString()),
+  );
+  return row;
+}
+
+function showKpis(groupBy, rows) {
+  $("kpi-group-head").textContent = KPI_GROUP_NAMES[groupBy] || groupBy;
+  $("kpi-body").replaceChildren(...rows);
+}
+
+function showKpiError(message) {
+  $("kpi-error").textContent = message;
+  $("kpi-error").hidden = !message;
+}
+
+async function loadKpis() {
+  const selection = kpiSelection();
+  const groupBy = $("kpi-group").value;
+  const days = Number($("kpi-window").value);
+  const table = $("kpi-table");
+  if (state.kpisShown !== selection) table.setAttribute("aria-busy", "true");
+  const to = new Date();
+  const from = new Date(to.getTime() - days * DAY_MS);
+  const variables = { groupBy, from: from.toISOString(), to: to.toISOString() };
+  let data;
+  try {
+    data = await graphql("DashboardKpis", variables);
+  } catch (error) {
+    if (error instanceof BadKey) throw error;
+    if (kpiSelection() !== selection) return; // changed meanwhile: a reload follows
+    if (state.kpisShown !== selection) {
+      // Never leave another selection's rows under these selectors.
+      state.kpisShown = null;
+      showKpis(groupBy, []);
+      $("kpi-empty").hidden = true;
+      $("kpi-range").textContent = "";
+    }
+    table.removeAttribute("aria-busy");
+    showKpiError(`Could not load the KPIs: ${error.message}`);
+    return;
+  }
+  if (kpiSelection() !== selection) return; // changed meanwhile: a reload follows
+  const rows = kpiOrder(data.kpis || [], groupBy).map((kpi) => kpiRow(kpi, groupBy));
+  showKpis(groupBy, rows);
+  $("kpi-empty").textContent = groupBy === "LIST" ? "No lists yet." : "No contacts yet.";
+  $("kpi-empty").hidden = rows.length > 0;
+  const day = { day: "numeric", month: "short" };
+  $("kpi-range").textContent =
+    `${from.toLocaleDateString(undefined, day)} – ${to.toLocaleDateString(undefined, day)}` +
+    ` · updated ${to.toLocaleTimeString()}`;
+  state.kpisShown = selection;
+  table.dataset.to = variables.to; // the end of the window shown (tests wait for it)
+  table.removeAttribute("aria-busy");
+  showKpiError("");
+}
+
 const refreshTiers = throttled(loadTiers, TIERS_REFRESH_MS);
 const refreshContacts = throttled(loadContacts, CONTACTS_REFRESH_MS);
+const refreshKpis = throttled(loadKpis, KPIS_REFRESH_MS);
 
 function turnPage(forward) {
   const button = $(forward ? "next-page" : "prev-page");
@@ -340,6 +448,11 @@ function resetBoard() {
   state.tiers.loaded = false;
   state.tiers.counts = new Map();
   $("tier-move").textContent = "";
+  state.kpisShown = null;
+  $("kpi-body").replaceChildren();
+  $("kpi-empty").hidden = true;
+  $("kpi-range").textContent = "";
+  showKpiError("");
 }
 
 function showKeyPanel(message) {
@@ -384,6 +497,7 @@ async function connect(key) {
     onLive: () => {
       refreshTiers(true);
       refreshContacts(true);
+      refreshKpis(true);
     },
   });
   client.subscribe({
@@ -398,7 +512,10 @@ async function connect(key) {
     query: documents.DashboardTierChanges,
     field: "tierChanged",
     onEvent: onTierChange,
-    onReset: () => refreshTiers(true),
+    onReset: () => {
+      refreshTiers(true);
+      refreshKpis();
+    },
     onError: report,
   });
   state.client = client;
@@ -428,6 +545,8 @@ function init() {
     state.pageNumber = 1;
     refreshContacts(true);
   });
+  $("kpi-filter").addEventListener("submit", (event) => event.preventDefault());
+  $("kpi-filter").addEventListener("change", () => refreshKpis(true));
   $("next-page").addEventListener("click", () => turnPage(true));
   $("prev-page").addEventListener("click", () => turnPage(false));
   window.addEventListener("online", () => state.client && state.client.retryNow());
