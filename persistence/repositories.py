@@ -561,6 +561,18 @@ class TagRepository(Repository):
         stmt = select(contact_tag_t.c.contact_id).where(contact_tag_t.c.tag_id == tag_id)
         return [r.contact_id for r in await self._rows(stmt)]
 
+    async def held(self, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which of these (contact id, tag id) pairs are held already."""
+        wanted = set(pairs)
+        if not wanted:
+            return set()
+        stmt = select(contact_tag_t.c.contact_id, contact_tag_t.c.tag_id).where(
+            contact_tag_t.c.contact_id.in_({c for c, _ in wanted}),
+            contact_tag_t.c.tag_id.in_({t for _, t in wanted}),
+        )
+        rows = await self._rows(stmt)
+        return {(int(r.contact_id), int(r.tag_id)) for r in rows} & wanted
+
     async def holds(self, contact_id: int, tag_id: int) -> bool:
         stmt = select(contact_tag_t.c.points).where(
             contact_tag_t.c.contact_id == contact_id, contact_tag_t.c.tag_id == tag_id

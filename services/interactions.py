@@ -236,8 +236,16 @@ class _Batch:
                 if a.tag_id is not None:
                     counts[(contact_id, a.tag_id)] += 1
                     latest[(contact_id, a.tag_id)] = max(at, latest.get((contact_id, a.tag_id), at))
+        if not counts:
+            return
+        held = await self.uow.tags.held(counts)
+        codes = {
+            t.id: t.code for t in (await self.uow.tags.get_many({t for _, t in counts})).values()
+        }
         for (contact_id, tag_id), count in counts.items():
             await self.uow.tags.add_points(contact_id, tag_id, count, latest[(contact_id, tag_id)])
+            if (contact_id, tag_id) not in held:  # a TAG_ADDED event once re-placed
+                self.uow.tag_changes.append((contact_id, codes[tag_id], True))
 
     async def _scores(self) -> None:
         deltas: defaultdict[int, int] = defaultdict(int)

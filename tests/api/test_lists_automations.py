@@ -307,3 +307,23 @@ async def test_inactivity_fires_once_per_spell_and_clock_lists_catch_up(
     assert sorted(e.payload["contact"]["email"] for e in left) == ["idle2@x.it", "idle@x.it"]
     status = 'query { contactByEmail(email: "idle@x.it") { leadStatus } }'
     assert (await gql(client, status, key=admin_key)).ok()["contactByEmail"]["leadStatus"] == "COLD"
+
+
+async def test_a_tag_given_by_a_scoring_rule_fires_tag_added_automations(client, admin_key, uows):
+    await _tag(client, admin_key, "interessato-demo")
+    await _tag(client, admin_key, "lead-caldo")
+    rule = {"name": "Demo tag", "group": "FORM", "interactionType": "DEMO_REQUEST",
+            "points": 1, "tagCode": "interessato-demo"}  # fmt: skip
+    created = await gql(client, "mutation($input: ScoringRuleInput!) { createScoringRule(input: $input) { id } }",
+                        {"input": rule}, key=admin_key)  # fmt: skip
+    assert created.ok()
+    await gql(client, CREATE_AUTOMATION, {"input": {
+        "name": "Follow demo interest", "trigger": {"kind": "TAG_ADDED", "tag": "interessato-demo"},
+        "actions": [{"kind": "ADD_TAG", "tag": "lead-caldo"}]}}, key=admin_key)  # fmt: skip
+    await gql(client, UPSERT, {"c": [lead("t@x.it")]}, key=admin_key)
+    first = (await gql(client, RECORD, interaction("1", "t@x.it"), key=admin_key)).ok()
+    codes = {t["tag"]["code"] for t in first["recordInteraction"]["contact"]["tags"]}
+    assert codes == {"interessato-demo", "lead-caldo"}
+    await gql(client, RECORD, interaction("2", "t@x.it"), key=admin_key)  # a second point: no event
+    added = [e.payload["tag"] for e in await _events(uows, "TAG_ADDED")]
+    assert added == ["interessato-demo", "lead-caldo"]
