@@ -19,18 +19,17 @@ from domain.automations import (
 )
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
-from persistence.base import Repository, fetch_small
+from persistence.base import Repository, fetch_plain
 from persistence.filters_sql import contact_t
 from persistence.tables import metadata
 
 automation_t: Table = metadata.tables["automation"]
 run_t: Table = metadata.tables["automation_run"]
 
-_STAMP = (  # every write asks
+STAMP = (  # every write asks
     "SELECT count(*), sum(id), max(updated_at) FROM automation "
     f"WHERE status = '{AutomationStatus.ACTIVE.value}'"
 )
-STAMP = {"sqlite": _STAMP, "postgresql": _STAMP}
 
 
 def trigger_to_dict(trigger: Trigger) -> dict[str, Any]:
@@ -118,7 +117,7 @@ class AutomationRepository(Repository):
 
     async def stamp(self) -> tuple[Any, ...]:
         """Changes whenever an active automation is added, changed or removed."""
-        return tuple((await fetch_small(self.conn, STAMP))[0])
+        return tuple((await fetch_plain(self.conn, STAMP))[0])
 
     async def log_runs(self, runs: Sequence[Mapping[str, Any]]) -> None:
         if runs:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
 from domain.lists import ContactList, ListKind
-from persistence.base import Repository, fetch_small
+from persistence.base import Repository, fetch_plain
 from persistence.filters_sql import compile_filter, contact_t
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
@@ -50,11 +50,10 @@ MEMBERS_OF_ONE = {
     "sqlite": "SELECT list_id FROM list_member WHERE contact_id = ?",
     "postgresql": "SELECT list_id FROM list_member WHERE contact_id = $1",
 }
-_STAMP = (
+STAMP = (
     "SELECT count(*), sum(id), max(updated_at) FROM contact_list "
     f"WHERE kind = '{ListKind.DYNAMIC.value}'"
 )
-STAMP = {"sqlite": _STAMP, "postgresql": _STAMP}
 
 
 def list_from_row(row: Any) -> ContactList:
@@ -114,10 +113,6 @@ class ListRepository(Repository):
         row = (await self.conn.execute(select(list_t).where(list_t.c.id == list_id))).first()
         return list_from_row(row) if row else None
 
-    async def get_many(self, ids: Iterable[int]) -> dict[int, ContactList]:
-        rows = await self._rows(select(list_t).where(list_t.c.id.in_(list(ids))))
-        return {r.id: list_from_row(r) for r in rows}
-
     async def get_by_name(self, name: str) -> ContactList | None:
         row = (await self.conn.execute(select(list_t).where(list_t.c.name == name))).first()
         return list_from_row(row) if row else None
@@ -132,7 +127,7 @@ class ListRepository(Repository):
         """Stored memberships (static members and last-decided dynamic ones) per contact."""
         out: dict[int, set[int]] = defaultdict(set)
         if len(contact_ids) == 1:  # every single-contact write asks
-            rows = await fetch_small(self.conn, MEMBERS_OF_ONE, (contact_ids[0],))
+            rows = await fetch_plain(self.conn, MEMBERS_OF_ONE, (contact_ids[0],))
             out[contact_ids[0]] = {lid for (lid,) in rows}
         elif contact_ids:
             result = await self.conn.execute(MEMBERS_OF, {"ids": list(contact_ids)})
@@ -143,7 +138,7 @@ class ListRepository(Repository):
     async def stamp(self) -> tuple[Any, ...]:
         """Changes whenever a dynamic list is added, changed or removed (one aggregate row;
         plain SQL, as every write asks)."""
-        return tuple((await fetch_small(self.conn, STAMP))[0])
+        return tuple((await fetch_plain(self.conn, STAMP))[0])
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    false,
     func,
     insert,
     null,
@@ -40,7 +41,7 @@ from domain.contacts import (
 from domain.filters import ContactFilter
 from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
-from persistence.base import Repository, dense_span, enum_or_none, plain
+from persistence.base import Repository, dense_span, enum_or_none, fetch_plain, plain
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.tables import metadata
@@ -193,6 +194,22 @@ ADD_SCORE = (
 )
 
 
+NO_PROFILING_CONSENT = select(contact_t.c.id).where(
+    contact_t.c.id.in_(bindparam("ids", expanding=True)), contact_t.c.consent_profiling == false()
+)
+CONSENT_CHUNK = 5000  # ids per IN list
+
+
+async def without_profiling_consent(conn: AsyncConnection, ids: Iterable[int]) -> set[int]:
+    """Which of these contacts have not consented to profiling (automations and webhooks
+    leave them alone); ids of contacts that do not exist are not in the answer."""
+    wanted, out = sorted(set(ids)), set[int]()
+    for start in range(0, len(wanted), CONSENT_CHUNK):
+        params = {"ids": wanted[start : start + CONSENT_CHUNK]}
+        out.update((await conn.execute(NO_PROFILING_CONSENT, params)).scalars())
+    return out
+
+
 class ContactRepository(Repository):
     def __init__(self, conn: AsyncConnection) -> None:
         super().__init__(conn)
@@ -261,11 +278,8 @@ class ContactRepository(Repository):
             .values(**plain(values), updated_at=now)
         )
 
-    async def profiling_consent(self, ids: Iterable[int]) -> dict[int, bool]:
-        stmt = select(contact_t.c.id, contact_t.c.consent_profiling).where(
-            contact_t.c.id.in_(list(ids))
-        )
-        return {r.id: bool(r.consent_profiling) for r in await self._rows(stmt)}
+    async def without_profiling_consent(self, ids: Iterable[int]) -> set[int]:
+        return await without_profiling_consent(self.conn, ids)
 
     async def insert_emails(self, emails: Sequence[str], now: datetime) -> dict[str, int]:
         """New contacts known only by email (interactions from unknown senders)."""
@@ -369,8 +383,7 @@ class ContactRepository(Repository):
         return [r.id for r in await self._rows(stmt.limit(limit))]
 
     async def ids_after(self, last_id: int, limit: int) -> list[int]:
-        sql = IDS_AFTER[self.conn.dialect.name]
-        return [row[0] for row in (await self.conn.exec_driver_sql(sql, (last_id, limit))).all()]
+        return [row[0] for row in await fetch_plain(self.conn, IDS_AFTER, (last_id, limit))]
 
     async def delete(self, contact_id: int) -> bool:
         result = await self.conn.execute(delete(contact_t).where(contact_t.c.id == contact_id))
@@ -574,10 +587,7 @@ class TagRepository(Repository):
         return {(int(r.contact_id), int(r.tag_id)) for r in rows} & wanted
 
     async def holds(self, contact_id: int, tag_id: int) -> bool:
-        stmt = select(contact_tag_t.c.points).where(
-            contact_tag_t.c.contact_id == contact_id, contact_tag_t.c.tag_id == tag_id
-        )
-        return (await self.conn.execute(stmt)).first() is not None
+        return bool(await self.held([(contact_id, tag_id)]))
 
     async def remove(self, contact_id: int, tag_id: int) -> bool:
         result = await self.conn.execute(

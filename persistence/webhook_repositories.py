@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, bindparam, delete, false, func, insert, or_, select, true, update
+from sqlalchemy import Row, Table, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import Event
@@ -25,6 +25,7 @@ from domain.webhooks import (
     spread_for,
 )
 from persistence.base import Repository
+from persistence.repositories import without_profiling_consent
 from persistence.tables import metadata
 
 webhook_t: Table = metadata.tables["webhook"]
@@ -35,10 +36,6 @@ contact_t: Table = metadata.tables["contact"]
 _d, _w = delivery_t.c, webhook_t.c
 PENDING = DeliveryStatus.PENDING.value
 ACTIVE_HOOKS = select(_w.id, _w.event_types).where(_w.active == true())
-NO_CONSENT = select(contact_t.c.id).where(
-    contact_t.c.id.in_(bindparam("ids", expanding=True)), contact_t.c.consent_profiling == false()
-)
-CHUNK = 5000  # ids per IN list
 
 
 def encode_body(body: Mapping[str, Any]) -> str:
@@ -119,7 +116,7 @@ class WebhookRepository(Repository):
             return 0
         matched = [(e, [h.id for h in hooks if e.type.value in h.event_types]) for e in events]
         matched = [(e, ids) for e, ids in matched if ids]
-        refused = await self._without_consent({e.contact_id for e, _ in matched})
+        refused = await without_profiling_consent(self.conn, {e.contact_id for e, _ in matched})
         rows = [
             _delivery_row(hook, e.type.value, body, e.contact_id, e.cursor, now)
             for e, ids in matched
@@ -131,13 +128,6 @@ class WebhookRepository(Repository):
             await self.conn.execute(insert(delivery_t), rows)
         self.queued += len(rows)
         return len(rows)
-
-    async def _without_consent(self, contact_ids: Iterable[int]) -> set[int]:
-        ids, out = sorted(contact_ids), set[int]()
-        for start in range(0, len(ids), CHUNK):
-            params = {"ids": ids[start : start + CHUNK]}
-            out.update((await self.conn.execute(NO_CONSENT, params)).scalars())
-        return out
 
     async def enqueue(
         self,
@@ -156,7 +146,7 @@ class WebhookRepository(Repository):
         hook = await self.get(webhook_id)
         if hook is None or not hook.active:
             return None
-        if contact_id is not None and await self._without_consent([contact_id]):
+        if contact_id is not None and await without_profiling_consent(self.conn, [contact_id]):
             return None
         text = encode_body(envelope(event_type, body, now, contact_id, event_cursor))
         row = _delivery_row(webhook_id, event_type, text, contact_id, event_cursor, now)

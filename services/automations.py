@@ -35,10 +35,11 @@ from domain.tags import Tag
 from persistence.automation_repositories import action_to_dict
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
+from services.stamped import ByStamp
 
 Definition = tuple[Trigger, ContactFilter | None, Sequence[Action]]
 
-_cached: dict[tuple[int, tuple[Any, ...]], list[Automation]] = {}
+_active_by_stamp: ByStamp[list[Automation]] = ByStamp()
 
 
 async def _active(uow: UnitOfWork) -> list[Automation]:
@@ -46,14 +47,12 @@ async def _active(uow: UnitOfWork) -> list[Automation]:
     stamp = await uow.automations.stamp()
     if not stamp[0]:
         return []
-    key = (id(uow.db), stamp)
-    found = _cached.get(key)
-    if found is None:
-        if len(_cached) > 16:
-            _cached.clear()
+
+    async def build() -> list[Automation]:
         everything = await uow.automations.all()
-        found = _cached[key] = [a for a in everything if a.status is AutomationStatus.ACTIVE]
-    return found
+        return [a for a in everything if a.status is AutomationStatus.ACTIVE]
+
+    return await _active_by_stamp.get(uow, stamp, build)
 
 
 async def react(uow: UnitOfWork, happened: Sequence[Event], now: datetime, depth: int) -> set[int]:
@@ -75,7 +74,7 @@ async def run_firings(
 ) -> set[int]:
     """Runs each firing's actions (unless at the chain bound or without consent) and logs
     every run; returns the contacts the actions changed."""
-    consent = await uow.contacts.profiling_consent({f.contact_id for f in fired})
+    refused = await uow.contacts.without_profiling_consent({f.contact_id for f in fired})
     touched: set[int] = set()
     runs = []
     for firing in fired:
@@ -84,7 +83,7 @@ async def run_firings(
             pass  # decided before running (e.g. CONDITION_UNMET): logged only
         elif depth >= MAX_CHAIN_DEPTH:
             firing.outcome = RunOutcome.CHAIN_LIMIT
-        elif not consent.get(cid, False):
+        elif cid in refused:
             firing.outcome = RunOutcome.NO_CONSENT
         else:
             touched |= await _run(uow, firing, now)

@@ -27,6 +27,7 @@ from domain.filters import ContactFilter, validate_filter
 from persistence.list_repositories import membership_condition
 from persistence.unit_of_work import UnitOfWork
 from services.chunks import CHUNK
+from services.contacts import count_contacts
 from services.ports import UnitOfWorkFactory
 from services.tiers import after_change
 
@@ -208,13 +209,12 @@ async def export_selection(
     CSV, with how many there are. NOT_FOUND for an unknown list, before anything streams."""
     if where is not None:
         validate_filter(where)
-    within = None
+    in_list = None
     if list_id is not None:
         async with uows() as uow:
-            found = await uow.lists.get(list_id)
-        if found is None:
+            in_list = await uow.lists.get(list_id)
+        if in_list is None:
             raise NotFound(f"no list with id {list_id}", field="list")
-        within = membership_condition(found, now)
-    async with uows() as uow:
-        total = await uow.contacts.count(where, now, within)
+    total = await count_contacts(uows, where, now, in_list)
+    within = membership_condition(in_list, now) if in_list is not None else None
     return total, export_contacts(uows, where, now, within=within)

@@ -1,8 +1,9 @@
 """Dynamic and static lists: definitions, members, and membership kept current.
 
-A write that changes contacts calls `follow` with the contacts as they now are: each dynamic
-list's predicate decides membership, and what changed is stored and logged as LIST_ENTERED /
-LIST_LEFT in the same transaction. List queries compile the same filter to SQL.
+After a write has re-placed the contacts it changed, `decide` runs each dynamic list's
+predicate on them as they now are and `record` stores what changed and logs it as
+LIST_ENTERED / LIST_LEFT, in the same transaction. List queries compile the same filter to
+SQL.
 """
 
 from __future__ import annotations
@@ -27,30 +28,35 @@ from domain.lists import (
 )
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
+from services.stamped import ByStamp
 
 MAX_MEMBERS_PER_CALL = 1000
 DRIFT_CHUNK = 1000
 # Conditions whose answer changes with time alone: lists using them are re-checked by a job.
+CLOCK_CONDITIONS = {"last_activity_within_days", "last_activity_older_than_days"}
 # `now` for predicates that never read it (their lists do not use CLOCK_CONDITIONS).
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-CLOCK_CONDITIONS = {"last_activity_within_days", "last_activity_older_than_days"}
 
 
-# Dynamic lists per database with their compiled predicates, reused while the definitions
-# are unchanged. Lists that read the clock are compiled against a `Now` set at each use.
+def _reads_clock(lst: ContactList) -> bool:
+    return lst.filter is not None and bool(conditions_used(lst.filter) & CLOCK_CONDITIONS)
+
+
 @dataclass
 class Watched:
+    """The dynamic lists with their compiled predicates; those that read the clock are
+    compiled against a `Now` set at each use."""
+
     lists: list[ContactList]
-    steady: Membership
-    clocked: list[ContactList]
-    clock: Now = field(default_factory=lambda: Now(NEVER))
-    all: Membership = field(default_factory=lambda: Membership({}))
-    names: dict[int, str] = field(default_factory=dict)
+    clock: Now = field(init=False, default_factory=lambda: Now(NEVER))
+    all: Membership = field(init=False)
+    names: dict[int, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.names = {lst.id: lst.name for lst in self.lists}
-        timely = Membership.of(self.clocked, self.clock)
-        self.all = Membership({**self.steady.tests, **timely.tests})
+        steady = Membership.of([lst for lst in self.lists if not _reads_clock(lst)], NEVER)
+        timely = Membership.of([lst for lst in self.lists if _reads_clock(lst)], self.clock)
+        self.all = Membership({**steady.tests, **timely.tests})
 
     def membership(self, now: datetime) -> Membership:
         """Every dynamic list's test, the clock-reading ones reading `now`: the clock is
@@ -59,30 +65,21 @@ class Watched:
         return self.all
 
 
-_cached: dict[tuple[int, tuple[Any, ...]], Watched] = {}
-
-
-def _reads_clock(lst: ContactList) -> bool:
-    return lst.filter is not None and bool(conditions_used(lst.filter) & CLOCK_CONDITIONS)
+_watched: ByStamp[Watched] = ByStamp()
 
 
 async def watched(uow: UnitOfWork) -> Watched:
     """The dynamic lists and their predicates, parsed once per set of definitions (every
     write checks membership against every list, so it reads one aggregate row, not every
     filter)."""
-    row = await uow.lists.stamp()
-    if not row[0]:
-        return Watched([], Membership({}), [])
-    key = (id(uow.db), tuple(row))
-    found = _cached.get(key)
-    if found is None:
-        if len(_cached) > 16:
-            _cached.clear()
-        everything = await uow.lists.all(ListKind.DYNAMIC)
-        clocked = [lst for lst in everything if _reads_clock(lst)]
-        steady = Membership.of([lst for lst in everything if not _reads_clock(lst)], NEVER)
-        found = _cached[key] = Watched(everything, steady, clocked)
-    return found
+    stamp = await uow.lists.stamp()
+    if not stamp[0]:
+        return Watched([])
+
+    async def build() -> Watched:
+        return Watched(await uow.lists.all(ListKind.DYNAMIC))
+
+    return await _watched.get(uow, stamp, build)
 
 
 Changes = list[tuple[ContactView, set[int], set[int]]]
@@ -106,11 +103,13 @@ async def decide(
     return out
 
 
-async def record(uow: UnitOfWork, changes: Changes, now: datetime, watching: Watched) -> None:
-    """Stores what `decide` found and queues a LIST_ENTERED / LIST_LEFT event for each."""
+async def record(
+    uow: UnitOfWork, changes: Changes, now: datetime, names: Mapping[int, str]
+) -> None:
+    """Stores membership changes (what `decide` found, or a static list's or a new filter's
+    moves) and queues a LIST_ENTERED / LIST_LEFT event for each. `names`: list id -> name."""
     if not changes:
         return
-    names = watching.names
     entered: list[tuple[int, int]] = []
     left: list[tuple[int, int]] = []
     out: list[Event] = []
@@ -125,6 +124,13 @@ async def record(uow: UnitOfWork, changes: Changes, now: datetime, watching: Wat
     await uow.lists.add_members(entered, now)
     await uow.lists.remove_members(left)
     uow.events.add(out)
+
+
+def _moves(
+    views: Mapping[int, ContactView], list_id: int, ids: Iterable[int], entered: bool
+) -> Changes:
+    """One list's moves in `record`'s shape."""
+    return [(views[c], {list_id}, set()) if entered else (views[c], set(), {list_id}) for c in ids]
 
 
 async def _check_tags(uow: UnitOfWork, node: ContactFilter | None) -> None:
@@ -218,12 +224,8 @@ async def _settle_drift(uow: UnitOfWork, lst: ContactList, now: datetime) -> int
         if not entered and not left:
             return moved
         views = await _views(uow, [*entered, *left])
-        uow.events.add(
-            [events.list_changed(views[c], lst.id, lst.name, True, now) for c in entered]
-            + [events.list_changed(views[c], lst.id, lst.name, False, now) for c in left]
-        )
-        await uow.lists.add_members([(lst.id, c) for c in entered], now)
-        await uow.lists.remove_members([(lst.id, c) for c in left])
+        moves = _moves(views, lst.id, entered, True) + _moves(views, lst.id, left, False)
+        await record(uow, moves, now, {lst.id: lst.name})
         moved += len(entered) + len(left)
 
 
@@ -232,11 +234,7 @@ async def refresh_clock_lists(uows: UnitOfWorkFactory, now: datetime) -> int:
     with time alone; this job (run by the scheduler) catches them up, with events."""
     moved = 0
     async with uows() as uow:
-        lists = [
-            lst
-            for lst in await uow.lists.all(ListKind.DYNAMIC)
-            if lst.filter is not None and conditions_used(lst.filter) & CLOCK_CONDITIONS
-        ]
+        lists = [lst for lst in await uow.lists.all(ListKind.DYNAMIC) if _reads_clock(lst)]
     for lst in lists:
         async with uows(write=True) as uow:
             moved += await _settle_drift(uow, lst, now)
@@ -266,13 +264,7 @@ async def change_members(
             raise NotFound(f"no contact with id {missing[0]}", field="contactIds")
         already = await uow.lists.stored_ids(list_id, ids)
         changed = [cid for cid in ids if (cid in already) != add]
-        if add:
-            await uow.lists.add_members([(list_id, c) for c in changed], now)
-        else:
-            await uow.lists.remove_members([(list_id, c) for c in changed])
-        uow.events.add(
-            [events.list_changed(views[c], list_id, lst.name, add, now) for c in changed]
-        )
+        await record(uow, _moves(views, list_id, changed, add), now, {list_id: lst.name})
         await uow.commit()
         return lst
 
@@ -285,11 +277,6 @@ async def get_list(uows: UnitOfWorkFactory, list_id: int) -> ContactList:
 async def all_lists(uows: UnitOfWorkFactory, kind: ListKind | None = None) -> list[ContactList]:
     async with uows() as uow:
         return await uow.lists.all(kind)
-
-
-async def lists_by_id(uows: UnitOfWorkFactory, ids: Iterable[int]) -> dict[int, ContactList]:
-    async with uows() as uow:
-        return await uow.lists.get_many(ids)
 
 
 async def lists_of_contacts(

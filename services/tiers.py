@@ -37,7 +37,8 @@ async def after_change(
     uow: UnitOfWork, contact_ids: Iterable[int], now: datetime, *, attributes: bool = False
 ) -> None:
     """What a write must keep current for the contacts it touched: fit points when their
-    attributes changed, then tier, lead status and segment."""
+    attributes changed, then tier, lead status and segment, tag events, list membership,
+    and the automations all that fires, step after step until quiet (cascades bounded)."""
     ids = sorted(set(contact_ids))
     if not ids:
         return
@@ -61,7 +62,7 @@ async def after_change(
             )
             uow.tag_changes.clear()
             moves = await lists.decide(uow, seen, now, watching)
-            await lists.record(uow, moves, now, watching)
+            await lists.record(uow, moves, now, watching.names)
         # Automations see each event once: those of the write itself, then of each step.
         happened, uow.reacted = uow.events.pending[uow.reacted :], len(uow.events.pending)
         ids = sorted(await automations.react(uow, happened, now, depth))
