@@ -11,6 +11,7 @@ other rules"), so every contact maps to exactly one tier.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,7 +96,29 @@ def criteria(policy: TierPolicy, inputs: TierInputs) -> dict[str, float]:
 
 
 def tier_index(policy: TierPolicy, values: Mapping[str, float]) -> float:
-    return round(sum(policy.weights[c] * values[c] for c in CRITERIA) / 100.0, 2)
+    weighted = 0.0
+    for c in CRITERIA:
+        weighted += policy.weights[c] * values[c]
+    return rounded_index(weighted)
+
+
+def rounded_index(weighted: float) -> float:
+    """The index (two decimals, halves up) of a weighted sum (0-10,000: weights summing to 100
+    times criteria on 0-100). Spelled in steps SQL repeats exactly in IEEE doubles
+    (`persistence.tier_sql`), so the set-based re-tier stores the same index as Python."""
+    return hundredths(weighted) / 100
+
+
+def hundredths(weighted: float) -> int:
+    return math.floor(weighted + 0.5)
+
+
+def index_text(hundredths: int) -> str:
+    """The index as the reason shows it: `f"{index:g}"`, written from whole hundredths."""
+    whole, frac = divmod(hundredths, 100)
+    if frac == 0:
+        return str(whole)
+    return f"{whole}.{frac // 10}" if frac % 10 == 0 else f"{whole}.{frac:02d}"
 
 
 def band_for(bands: tuple[TierBand, ...], index: float) -> TierBand:
@@ -130,19 +153,17 @@ def decide(
 ) -> TierDecision:
     values = criteria(policy, inputs)
     w = policy.weights
-    # tier_index() spelled out: the same sum in the same order, without a generator per
-    # contact (this runs for every contact when a policy changes).
-    index = round(
-        (
-            w["engagement"] * values["engagement"]
-            + w["fit"] * values["fit"]
-            + w["source"] * values["source"]
-            + w["funnel"] * values["funnel"]
-            + w["intent"] * values["intent"]
-        )
-        / 100.0,
-        2,
+    # tier_index() spelled out: the same sum in the same order, without a loop per contact
+    # (this runs for every contact when a policy changes).
+    steps = math.floor(
+        w["engagement"] * values["engagement"]
+        + w["fit"] * values["fit"]
+        + w["source"] * values["source"]
+        + w["funnel"] * values["funnel"]
+        + w["intent"] * values["intent"]
+        + 0.5
     )
+    index = steps / 100
     tests = tests if tests is not None else override_tests(policy, now)
     for rule, test in zip(policy.overrides, tests, strict=True):
         if _override_matches(rule, inputs.view, values["engagement"], test):
@@ -150,7 +171,10 @@ def decide(
     band = band_for(policy.bands, index)
     strongest = max(CRITERIA, key=lambda c: w[c] * values[c])
     return TierDecision(
-        band.name, index, values, f"index {index:g} >= {band.min_index:g} (mostly {strongest})"
+        band.name,
+        index,
+        values,
+        f"index {index_text(steps)} >= {band.min_index:g} (mostly {strongest})",
     )
 
 

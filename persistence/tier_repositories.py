@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row, Table, bindparam, case, func, insert, select, update
 
 from domain.codec import policy_from_dict, policy_to_dict, scheme_from_dict, scheme_to_dict
+from domain.contacts import Standing
 from domain.pagination import Page, PageRequest
 from domain.scoring import LedgerReason
 from domain.segments import SegmentScheme
@@ -19,6 +21,15 @@ from persistence.base import Repository, execute_plain_many
 from persistence.repositories import by_ids, ids_params
 from persistence.scoring_repositories import id_page
 from persistence.tables import metadata
+from persistence.tier_sql import (
+    CLEAR_PLACEMENT,
+    COLUMNS,
+    CREATE_PLACEMENT,
+    MOVED,
+    SET_INDEXES,
+    placement_query,
+    placement_t,
+)
 
 policy_t: Table = metadata.tables["tier_policy"]
 scheme_t: Table = metadata.tables["segment_scheme"]
@@ -159,9 +170,54 @@ class TierRepository(Repository):
         if rows:
             await self.conn.execute(insert(change_t), rows)
 
+    async def place_span(
+        self, policy: TierPolicy, scheme: SegmentScheme, now: datetime, low: int, high: int
+    ) -> dict[int, tuple[Standing, Standing]]:
+        """Where every contact with low <= id <= high stands, and where it belongs under
+        `policy` and `scheme`, computed in SQL (`persistence.tier_sql`); nothing written."""
+        stmt = _placement_query(policy, scheme, now)
+        result = await self.conn.execute(stmt, {"lo": low, "hi": high})
+        rows = sorted(result.all(), key=lambda r: int(r[0]))
+        return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}
+
+    async def settle_span(
+        self, policy: TierPolicy, scheme: SegmentScheme, now: datetime, low: int, high: int
+    ) -> dict[int, tuple[Standing, Standing]]:
+        """Places every contact with low <= id <= high under `policy` and `scheme` in SQL:
+        writes the new index and reason of those whose tier, lead status and segment stay,
+        and returns the others, (where each stands, where it belongs), for the caller to
+        write, log and announce."""
+        await self.conn.execute(CREATE_PLACEMENT)
+        query = _placement_query(policy, scheme, now)
+        fill = insert(placement_t).from_select(COLUMNS, query)
+        await self.conn.execute(fill, {"lo": low, "hi": high})
+        rows = (await self.conn.execute(MOVED)).all()
+        await self.conn.execute(SET_INDEXES, {"version": policy.version})
+        await self.conn.execute(CLEAR_PLACEMENT)
+        return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}
+
     async def history(self, contact_id: int, page: PageRequest) -> Page[TierChange]:
         return await id_page(self.conn, change_t, _change, contact_id, page)
 
     async def count_history(self, contact_id: int) -> int:
         stmt = select(func.count()).select_from(change_t).where(change_t.c.contact_id == contact_id)
         return int(await self._scalar(stmt))
+
+
+_QUERIES: dict[tuple[str, str, datetime], Any] = {}
+
+
+def _placement_query(policy: TierPolicy, scheme: SegmentScheme, now: datetime) -> Any:
+    """The placement query of a policy and a scheme, built once per re-tier (every chunk
+    reads the current versions again, hence a cache keyed by their content)."""
+    key = (
+        json.dumps(policy_to_dict(policy), sort_keys=True),
+        json.dumps(scheme_to_dict(scheme), sort_keys=True),
+        now,
+    )
+    found = _QUERIES.get(key)
+    if found is None:
+        if len(_QUERIES) >= 8:
+            _QUERIES.clear()
+        found = _QUERIES[key] = placement_query(policy, scheme, now)
+    return found

@@ -44,13 +44,32 @@ async def after_change(
         return
     if attributes:
         await refresh_fit(uow, ids, now)
+    await _settle(uow, ids, now)
+
+
+async def after_rules_change(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
+    """`after_change` for a chunk of contacts (consecutive ids) after the tier policy or the
+    segment scheme changed, when nothing else about them did: placed set-based in SQL, and
+    only the contacts that move are read, logged and announced (their list membership can
+    change; no one else's can, as list filters do not read the index)."""
+    await _settle(uow, [], now, await retier_span(uow, ids[0], ids[-1], now))
+
+
+async def _settle(
+    uow: UnitOfWork,
+    ids: list[int],
+    now: datetime,
+    placed: dict[int, tuple[Standing, Standing, ContactView]] | None = None,
+) -> None:
+    """after_change's steps; the first step's placement may be given (`placed`)."""
     depth = 0
-    while ids:
+    while ids or placed is not None:
         watching = await lists.watched(uow)
-        # Lists and tag events read every contact whole; else only the contacts with events
-        # are read whole, after placing (a re-tier moves a fraction of everyone).
-        whole = bool(watching.lists or uow.tag_changes) or len(ids) < LAZY_VIEWS
-        placed = await retier(uow, ids, now, whole=whole)
+        if placed is None:
+            # Lists and tag events read every contact whole; else only the contacts with
+            # events are read whole, after placing (a re-tier moves a fraction of everyone).
+            whole = bool(watching.lists or uow.tag_changes) or len(ids) < LAZY_VIEWS
+            placed = await retier(uow, ids, now, whole=whole)
         if uow.tag_changes or watching.lists:
             seen = {cid: view.placed(p.tier, p.lead_status, p.segment)
                     for cid, (_, p, view) in placed.items()}  # fmt: skip
@@ -65,7 +84,7 @@ async def after_change(
             await lists.record(uow, moves, now, watching.names)
         # Automations see each event once: those of the write itself, then of each step.
         happened, uow.reacted = uow.events.pending[uow.reacted :], len(uow.events.pending)
-        ids = sorted(await automations.react(uow, happened, now, depth))
+        ids, placed = sorted(await automations.react(uow, happened, now, depth)), None
         depth += 1
 
 
@@ -136,10 +155,37 @@ async def retier(
     `place`'s answer: where each stood, where it stands now, and the contact's view (with
     everything filters read only with `whole`)."""
     policy, scheme = await _current(uow)
+    placed = await place(uow, ids, policy, scheme, now, whole=whole)
+    await _record(uow, policy, scheme, placed, now, whole)
+    return placed
+
+
+async def retier_span(
+    uow: UnitOfWork, low: int, high: int, now: datetime
+) -> dict[int, tuple[Standing, Standing, ContactView]]:
+    """Places every contact with low <= id <= high again, set-based in SQL (the index and
+    reason of those that stay are written there). Returns, like `retier`, where the contacts
+    that move stood and stand now, with their views (read whole)."""
+    policy, scheme = await _current(uow)
+    moved = await uow.tiers.settle_span(policy, scheme, now, low, high)
+    views = await uow.contacts.placement_views(list(moved), tags=True, dates=True)
+    placed = {cid: (old, new, views[cid][0]) for cid, (old, new) in moved.items()}
+    await _record(uow, policy, scheme, placed, now, True)
+    return placed
+
+
+async def _record(
+    uow: UnitOfWork,
+    policy: TierPolicy,
+    scheme: SegmentScheme,
+    placed: Mapping[int, tuple[Standing, Standing, ContactView]],
+    now: datetime,
+    whole: bool,
+) -> None:
+    """Writes where the contacts now stand, logs tier and segment changes, queues events."""
     updates: list[tuple[Any, ...]] = []
     indexes: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
-    placed = await place(uow, ids, policy, scheme, now, whole=whole)
     uow.events.add(await _events(uow, policy, placed, now, whole))
     for cid, (current, p, _) in placed.items():
         if current == p:
@@ -159,7 +205,6 @@ async def retier(
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
     await uow.tiers.apply(updates, changes, indexes)
-    return placed
 
 
 async def _events(
@@ -210,10 +255,14 @@ async def _current(uow: UnitOfWork) -> tuple[TierPolicy, SegmentScheme]:
 
 
 async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = False) -> int:
-    """Every contact (fit points too, with `fit`), chunk by chunk; reads keep being served."""
+    """Every contact (fit points too, with `fit`), chunk by chunk; reads keep being served.
+    Without `fit` only the policy or the scheme changed: placed set-based in SQL."""
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
-        await after_change(uow, ids, now, attributes=fit)
+        if fit:
+            await after_change(uow, ids, now, attributes=True)
+        else:
+            await after_rules_change(uow, ids, now)
 
     return await in_chunks(uows, work)
 
@@ -318,7 +367,8 @@ async def simulate(
     scheme: SegmentScheme | None = None,
     first: int = 50,
 ) -> Simulation:
-    """Tiers (with `policy`) or segments (with `scheme`) everyone would get, without writing."""
+    """Tiers (with `policy`) or segments (with `scheme`) everyone would get, without writing
+    (computed in SQL, chunk by chunk)."""
     if policy is not None:
         validate_tier_policy(policy)
     if scheme is not None:
@@ -328,8 +378,9 @@ async def simulate(
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
         current_policy, current_scheme = await _current(uow)
-        placed = await place(uow, ids, policy or current_policy, scheme or current_scheme, now)
-        for cid, (before, after, _) in placed.items():
+        proposed = (policy or current_policy, scheme or current_scheme)
+        placed = await uow.tiers.place_span(*proposed, now, ids[0], ids[-1])
+        for cid, (before, after) in placed.items():
             old = before.tier if scheme is None else before.segment
             new = after.tier if scheme is None else after.segment
             pairs.append((old, new))

@@ -22,6 +22,9 @@ from domain.tiers import (
     band_for,
     criteria,
     decide,
+    hundredths,
+    index_text,
+    rounded_index,
     tier_index,
     validate_tier_policy,
 )
@@ -34,6 +37,21 @@ NO_OVERRIDES = replace(DEFAULT_POLICY, overrides=())
 def inputs(behaviour=0, fit=0, source=None, stage=None, signals=None):
     view = ContactView(id=1, email="a@x.it", source=source, funnel_stage=stage, created_at=NOW)
     return TierInputs(view, behaviour, fit, signals or {})
+
+
+def test_the_index_keeps_two_decimals_rounding_halves_up():
+    # 12.125 is exact in binary: halves go up (Python's round() would give 12.12).
+    assert rounded_index(1212.5) == 12.13
+    assert rounded_index(1212.4999) == 12.12
+    assert rounded_index(0.0) == 0.0 and rounded_index(10_000.0) == 100.0
+    assert hundredths(4549.5) == 4550
+
+
+def test_the_reason_writes_the_index_as_format_g_does():
+    assert [index_text(n) for n in (0, 5, 50, 4550, 4555, 10_000)] == [
+        "0", "0.05", "0.5", "45.5", "45.55", "100",
+    ]  # fmt: skip
+    assert all(index_text(n) == f"{n / 100:g}" for n in range(10_001))
 
 
 def test_engagement_and_fit_are_points_against_their_caps_clamped_to_0_100():
