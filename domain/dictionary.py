@@ -51,7 +51,9 @@ def to_markdown(data: Mapping[str, Any]) -> str:
             f"- inactivity: {decay['inactivity_points']} points after "
             f"{decay['inactivity_days'] or 'never'} days", "", "## Tier index", ""]  # fmt: skip
     out += _table(["criterion", "weight %"], sorted(policy["weights"].items()))
-    out += ["", f"Engagement cap {policy['engagement_cap']} points, fit cap {policy['fit_cap']} "
+    out += ["", "Index = sum of weight % x criterion (each 0-100) / 100, kept to two decimals "
+            "with halves rounded up.",
+            f"Engagement cap {policy['engagement_cap']} points, fit cap {policy['fit_cap']} "
             f"points, intent window {policy['intent_window_days']} days.", ""]  # fmt: skip
     for title, key in (("Source values", "source_values"), ("Funnel values", "funnel_values"),
                        ("Intent points", "intent_points")):  # fmt: skip

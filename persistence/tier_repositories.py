@@ -25,8 +25,11 @@ from persistence.tier_sql import (
     CLEAR_PLACEMENT,
     COLUMNS,
     CREATE_PLACEMENT,
+    LOG_SEGMENTS,
+    LOG_TIERS,
     MOVED,
     SET_INDEXES,
+    SET_PLACED,
     placement_query,
     placement_t,
 )
@@ -183,16 +186,23 @@ class TierRepository(Repository):
     async def settle_span(
         self, policy: TierPolicy, scheme: SegmentScheme, now: datetime, low: int, high: int
     ) -> dict[int, tuple[Standing, Standing]]:
-        """Places every contact with low <= id <= high under `policy` and `scheme` in SQL:
-        writes the new index and reason of those whose tier, lead status and segment stay,
-        and returns the others, (where each stands, where it belongs), for the caller to
-        write, log and announce."""
+        """Places every contact with low <= id <= high under `policy` and `scheme`, set-based
+        in SQL: writes everyone's new standing, logs tier and segment changes, and returns
+        the contacts whose tier, lead status or segment moved, (where each stood, where it
+        stands now), for live events, list membership and automations."""
         await self.conn.execute(CREATE_PLACEMENT)
         query = _placement_query(policy, scheme, now)
         fill = insert(placement_t).from_select(COLUMNS, query)
         await self.conn.execute(fill, {"lo": low, "hi": high})
         rows = (await self.conn.execute(MOVED)).all()
-        await self.conn.execute(SET_INDEXES, {"version": policy.version})
+        span = {"lo": low, "hi": high}
+        versions = {"version": policy.version, "segment_version": scheme.version}
+        await self.conn.execute(SET_INDEXES, {**span, "version": policy.version})
+        if rows:
+            await self.conn.execute(SET_PLACED, {**span, **versions})
+            await self.conn.execute(LOG_TIERS, {**versions, "at": now})
+            reason = f"first matching segment of scheme v{scheme.version}"
+            await self.conn.execute(LOG_SEGMENTS, {**versions, "at": now, "segment_reason": reason})
         await self.conn.execute(CLEAR_PLACEMENT)
         return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     literal,
     null,
     or_,
@@ -56,6 +57,7 @@ from persistence.tables import metadata
 
 contact_t: Table = metadata.tables["contact"]
 entry_t: Table = metadata.tables["score_entry"]
+change_t: Table = metadata.tables["tier_change"]
 interaction_t: Table = metadata.tables["interaction"]
 
 BEHAVIOUR = (LedgerReason.RULE.value, LedgerReason.DECAY.value)
@@ -312,10 +314,14 @@ MOVES = or_(
     p.old_segment.is_distinct_from(p.segment),
 )
 MOVED = select(placement_t).where(MOVES)
+# The chunk's range again: without it SQLite, which knows nothing of the temporary table's
+# size, may scan every contact to join them.
+SPAN = contact_t.c.id.between(bindparam("lo", type_=Integer()), bindparam("hi", type_=Integer()))
 SET_INDEXES = (
     update(contact_t)
     .where(
         contact_t.c.id == p.id,
+        SPAN,
         ~MOVES,
         or_(
             p.old_index.is_distinct_from(p.tier_index),
@@ -324,4 +330,39 @@ SET_INDEXES = (
     )
     .values(tier_index=p.tier_index, tier_reason=p.tier_reason, tier_version=bindparam("version"))
 )
+SET_PLACED = (
+    update(contact_t)
+    .where(contact_t.c.id == p.id, SPAN, MOVES)
+    .values(
+        tier=p.tier,
+        tier_index=p.tier_index,
+        tier_reason=p.tier_reason,
+        lead_status=p.lead_status,
+        segment=p.segment,
+        tier_version=bindparam("version"),
+        segment_version=bindparam("segment_version"),
+    )
+)
+
+
+def _log(kind: str, old: Any, new: Any, version: str, reason: Any) -> Any:
+    """The change log rows of the contacts whose `kind` (TIER, SEGMENT) moved."""
+    rows = select(
+        p.id,
+        literal(kind),
+        old,
+        new,
+        bindparam(version, type_=Integer()),
+        func.substr(reason, 1, 300),
+        bindparam("at", type_=change_t.c.at.type),
+    ).where(old.is_distinct_from(new))
+    names = ["contact_id", "kind", "from_value", "to_value", "version", "reason", "at"]
+    return insert(change_t).from_select(names, rows)
+
+
+LOG_TIERS = _log("TIER", p.old_tier, p.tier, "version", p.tier_reason)
+LOG_SEGMENTS = _log(
+    "SEGMENT", p.old_segment, p.segment, "segment_version",
+    bindparam("segment_reason", type_=String()),
+)  # fmt: skip
 CLEAR_PLACEMENT = delete(placement_t)

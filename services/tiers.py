@@ -49,10 +49,12 @@ async def after_change(
 
 async def after_rules_change(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     """`after_change` for a chunk of contacts (consecutive ids) after the tier policy or the
-    segment scheme changed, when nothing else about them did: placed set-based in SQL, and
-    only the contacts that move are read, logged and announced (their list membership can
-    change; no one else's can, as list filters do not read the index)."""
-    await _settle(uow, [], now, await retier_span(uow, ids[0], ids[-1], now))
+    segment scheme changed, when nothing else about them did: placed, written and logged
+    set-based in SQL; only the contacts that move are read, for their events and list
+    membership (no one else's membership can change: list filters do not read the index)."""
+    watching = await lists.watched(uow)
+    placed = await retier_span(uow, ids[0], ids[-1], now, whole=bool(watching.lists))
+    await _settle(uow, [], now, placed)
 
 
 async def _settle(
@@ -161,16 +163,20 @@ async def retier(
 
 
 async def retier_span(
-    uow: UnitOfWork, low: int, high: int, now: datetime
+    uow: UnitOfWork, low: int, high: int, now: datetime, *, whole: bool
 ) -> dict[int, tuple[Standing, Standing, ContactView]]:
-    """Places every contact with low <= id <= high again, set-based in SQL (the index and
-    reason of those that stay are written there). Returns, like `retier`, where the contacts
-    that move stood and stand now, with their views (read whole)."""
+    """Places every contact with low <= id <= high again, set-based in SQL (written and
+    logged there), and queues the live events of those whose tier changed. Returns, like
+    `retier`, where the contacts that moved stood and stand now with their views: all of
+    them with `whole` (for list membership), else only those whose tier changed."""
     policy, scheme = await _current(uow)
     moved = await uow.tiers.settle_span(policy, scheme, now, low, high)
-    views = await uow.contacts.placement_views(list(moved), tags=True, dates=True)
-    placed = {cid: (old, new, views[cid][0]) for cid, (old, new) in moved.items()}
-    await _record(uow, policy, scheme, placed, now, True)
+    wanted = (
+        list(moved) if whole else [c for c, (old, new) in moved.items() if old.tier != new.tier]
+    )
+    views = await uow.contacts.placement_views(wanted, tags=True, dates=True)
+    placed = {cid: (*moved[cid], view) for cid, (view, _, _) in views.items()}
+    uow.events.add(await _events(uow, policy, placed, now, True))
     return placed
 
 
