@@ -3,9 +3,9 @@ range belongs, computed by the database the way `domain.tiers.decide` and
 `domain.segments.segment_for` decide it for one contact in Python.
 
 Re-tiering everyone after a policy or scheme change runs on this query instead of reading each
-contact into Python: the database computes and writes the new index and reason of everyone
-whose tier, lead status and segment stay, and only the contacts that move come back to Python
-(for the change log, live events, list membership and automations).
+contact into Python: per chunk of ids the result fills a temporary table, from which the
+database writes everyone's new standing and logs tier and segment changes; only the contacts
+that move come back to Python (for live events, list membership and automations).
 
 Agreement with Python is exact, not approximate: every criterion is the same sequence of IEEE
 double operations in the same order (`_ratio`, the weighted sum, `rounded_index`), bands and
@@ -288,8 +288,8 @@ def _segment(
     return case(*whens, else_=null())
 
 
-# Where one chunk of contacts belongs, computed once and read twice: the contacts that move
-# go back to Python, everyone else's new index and reason is written from here.
+# Where one chunk of contacts belongs, computed once: the contacts that move are read back,
+# everyone's new standing is written and the change log filled from here.
 placement_t = Table(
     "tier_placement",
     MetaData(),
@@ -307,11 +307,11 @@ placement_t = Table(
     prefixes=["TEMPORARY"],
 )
 CREATE_PLACEMENT = CreateTable(placement_t, if_not_exists=True)
-p = placement_t.c
+_p = placement_t.c
 MOVES = or_(
-    p.old_tier.is_distinct_from(p.tier),
-    p.old_status.is_distinct_from(p.lead_status),
-    p.old_segment.is_distinct_from(p.segment),
+    _p.old_tier.is_distinct_from(_p.tier),
+    _p.old_status.is_distinct_from(_p.lead_status),
+    _p.old_segment.is_distinct_from(_p.segment),
 )
 MOVED = select(placement_t).where(MOVES)
 # The chunk's range again: without it SQLite, which knows nothing of the temporary table's
@@ -320,25 +320,25 @@ SPAN = contact_t.c.id.between(bindparam("lo", type_=Integer()), bindparam("hi", 
 SET_INDEXES = (
     update(contact_t)
     .where(
-        contact_t.c.id == p.id,
+        contact_t.c.id == _p.id,
         SPAN,
         ~MOVES,
         or_(
-            p.old_index.is_distinct_from(p.tier_index),
-            p.old_reason.is_distinct_from(p.tier_reason),
+            _p.old_index.is_distinct_from(_p.tier_index),
+            _p.old_reason.is_distinct_from(_p.tier_reason),
         ),
     )
-    .values(tier_index=p.tier_index, tier_reason=p.tier_reason, tier_version=bindparam("version"))
+    .values(tier_index=_p.tier_index, tier_reason=_p.tier_reason, tier_version=bindparam("version"))
 )
 SET_PLACED = (
     update(contact_t)
-    .where(contact_t.c.id == p.id, SPAN, MOVES)
+    .where(contact_t.c.id == _p.id, SPAN, MOVES)
     .values(
-        tier=p.tier,
-        tier_index=p.tier_index,
-        tier_reason=p.tier_reason,
-        lead_status=p.lead_status,
-        segment=p.segment,
+        tier=_p.tier,
+        tier_index=_p.tier_index,
+        tier_reason=_p.tier_reason,
+        lead_status=_p.lead_status,
+        segment=_p.segment,
         tier_version=bindparam("version"),
         segment_version=bindparam("segment_version"),
     )
@@ -348,7 +348,7 @@ SET_PLACED = (
 def _log(kind: str, old: Any, new: Any, version: str, reason: Any) -> Any:
     """The change log rows of the contacts whose `kind` (TIER, SEGMENT) moved."""
     rows = select(
-        p.id,
+        _p.id,
         literal(kind),
         old,
         new,
@@ -360,9 +360,9 @@ def _log(kind: str, old: Any, new: Any, version: str, reason: Any) -> Any:
     return insert(change_t).from_select(names, rows)
 
 
-LOG_TIERS = _log("TIER", p.old_tier, p.tier, "version", p.tier_reason)
+LOG_TIERS = _log("TIER", _p.old_tier, _p.tier, "version", _p.tier_reason)
 LOG_SEGMENTS = _log(
-    "SEGMENT", p.old_segment, p.segment, "segment_version",
+    "SEGMENT", _p.old_segment, _p.segment, "segment_version",
     bindparam("segment_reason", type_=String()),
 )  # fmt: skip
 CLEAR_PLACEMENT = delete(placement_t)

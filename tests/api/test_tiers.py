@@ -406,3 +406,44 @@ def test_migrate_places_contacts_that_have_no_tier(tmp_path, monkeypatch):
     assert main(["migrate"]) == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT tier, segment FROM contact").fetchone() == ("Tier 1", "F")
+
+
+CREATE_LIST = """
+mutation($input: ContactListInput!) { createList(input: $input) { id count } }
+"""
+ROW = "query($email: String!) { contactByEmail(email: $email) { tier tierIndex tierReason tierHistory(first: 10) { totalCount } } }"
+
+
+async def test_a_policy_update_announces_and_lists_only_the_contacts_that_move(
+    client, admin_key, write_key, uows
+):
+    """A new policy re-tiers everyone set-based; the contact that moves gets its change log
+    row, its TIER_CHANGED event and its list entry, the one that stays only a new index."""
+    await gql(client, UPSERT, {"c": [{"email": "w@x.it", "source": "WEB"},
+                                     {"email": "s@x.it"}]}, key=write_key)  # fmt: skip
+    await gql(client, RECORD, {"input": demo("w1", "w@x.it", "EMAIL_OPEN")}, key=write_key)
+    await gql(client, RECORD, {"input": demo("s1", "s@x.it", "EMAIL_OPEN")}, key=write_key)
+    tier_2 = {"name": "Tier 2 now", "kind": "DYNAMIC", "filter": {"tierIn": ["Tier 2"]}}
+    await gql(client, CREATE_LIST, {"input": tier_2}, key=write_key)
+    async with uows() as uow:
+        before = await uow.events.after(0, 10_000)
+    stayer = (await gql(client, ROW, {"email": "s@x.it"}, key=write_key)).ok()["contactByEmail"]
+    lenient = policy_input(
+        weights={"engagement": 30, "fit": 10, "source": 25, "funnel": 20, "intent": 15},
+        tiers=[{"name": "Tier 1", "minIndex": 0}, {"name": "Tier 2", "minIndex": 10},
+               {"name": "Tier 2+", "minIndex": 70}],
+    )  # fmt: skip
+    (await gql(client, UPDATE, {"input": lenient}, key=admin_key)).ok()
+    async with uows() as uow:
+        new = [e for e in await uow.events.after(0, 10_000) if e not in before]
+    seen = sorted((e.type.value, e.payload["contact"]["email"]) for e in new)
+    assert seen == [("LIST_ENTERED", "w@x.it"), ("TIER_CHANGED", "w@x.it")]
+    changed = next(e for e in new if e.type.value == "TIER_CHANGED")
+    assert (changed.payload["from_tier"], changed.payload["to_tier"]) == ("Tier 1", "Tier 2")
+    assert changed.payload["version"] == 2
+    assert changed.payload["contact"]["tier"] == "Tier 2"
+    stayed = (await gql(client, ROW, {"email": "s@x.it"}, key=write_key)).ok()["contactByEmail"]
+    assert stayed["tier"] == "Tier 1"
+    assert stayed["tierHistory"]["totalCount"] == stayer["tierHistory"]["totalCount"]
+    assert stayed["tierIndex"] != stayer["tierIndex"]
+    assert stayed["tierReason"].startswith(f"index {stayed['tierIndex']:g} >= 0 (mostly ")
