@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 
 from domain.codec import policy_from_dict, policy_to_dict, scheme_from_dict, scheme_to_dict
 from domain.contacts import Standing
 from domain.pagination import Page, PageRequest
-from domain.scoring import LedgerReason
 from domain.segments import SegmentScheme
 from domain.tiers import TierPolicy
 from persistence.base import Repository, execute_plain_many
@@ -30,6 +29,7 @@ from persistence.tier_sql import (
     MOVED,
     SET_INDEXES,
     SET_PLACED,
+    ledger_points,
     placement_query,
     placement_t,
 )
@@ -41,13 +41,8 @@ contact_t: Table = metadata.tables["contact"]
 entry_t: Table = metadata.tables["score_entry"]
 interaction_t: Table = metadata.tables["interaction"]
 
-BEHAVIOUR = (LedgerReason.RULE.value, LedgerReason.DECAY.value)
 POINTS = {
-    span: select(
-        entry_t.c.contact_id,
-        func.sum(case((entry_t.c.reason.in_(BEHAVIOUR), entry_t.c.points), else_=0)),
-        func.sum(case((entry_t.c.reason == LedgerReason.FIT.value, entry_t.c.points), else_=0)),
-    )
+    span: select(entry_t.c.contact_id, *ledger_points())
     .where(by_ids(entry_t.c.contact_id, span))
     .group_by(entry_t.c.contact_id)
     for span in (False, True)

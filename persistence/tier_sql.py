@@ -61,6 +61,16 @@ change_t: Table = metadata.tables["tier_change"]
 interaction_t: Table = metadata.tables["interaction"]
 
 BEHAVIOUR = (LedgerReason.RULE.value, LedgerReason.DECAY.value)
+
+
+def ledger_points() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Sums over score_entry rows: (behavioural points, fit points), what the tier reads."""
+    entry = entry_t.c
+    behaviour = func.sum(case((entry.reason.in_(BEHAVIOUR), entry.points), else_=0))
+    fit = func.sum(case((entry.reason == LedgerReason.FIT.value, entry.points), else_=0))
+    return behaviour, fit
+
+
 # Where each contact stands (old_*) and where it belongs (the rest), in this order.
 COLUMNS = ("id", "old_tier", "old_index", "old_reason", "old_status", "old_segment",
            "tier", "tier_index", "tier_reason", "lead_status", "segment")  # fmt: skip
@@ -138,16 +148,9 @@ def placement_query(policy: TierPolicy, scheme: SegmentScheme, now: datetime) ->
     """Every contact with `:lo <= id <= :hi`: its COLUMNS, under `policy` and `scheme`."""
     lo, hi = bindparam("lo", type_=Integer()), bindparam("hi", type_=Integer())
     since = now - timedelta(days=policy.intent_window_days)
+    behaviour, fit = ledger_points()
     ledger = (
-        select(
-            entry_t.c.contact_id.label("cid"),
-            func.sum(case((entry_t.c.reason.in_(BEHAVIOUR), entry_t.c.points), else_=0)).label(
-                "behaviour"
-            ),
-            func.sum(
-                case((entry_t.c.reason == LedgerReason.FIT.value, entry_t.c.points), else_=0)
-            ).label("fit"),
-        )
+        select(entry_t.c.contact_id.label("cid"), behaviour.label("behaviour"), fit.label("fit"))
         .where(entry_t.c.contact_id.between(lo, hi))
         .group_by(entry_t.c.contact_id)
         .subquery("ledger")
