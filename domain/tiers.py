@@ -21,6 +21,9 @@ from domain.errors import InvalidInput
 from domain.filters import ContactFilter, Predicate, predicate, validate_filter
 
 CRITERIA = ("engagement", "fit", "source", "funnel", "intent")
+# Stored with every contact (tier) and in its tier reason ("override: <name>", 300 at most).
+TIER_NAME_MAX = 20
+OVERRIDE_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -229,10 +232,15 @@ def _validate_bands(bands: tuple[TierBand, ...]) -> None:
     names = [band.name.strip() for band in bands]
     if any(not n for n in names) or len(set(names)) != len(names):
         raise InvalidInput("tier names must be unique and not blank", field="tiers")
+    if any(len(band.name) > TIER_NAME_MAX for band in bands):
+        raise InvalidInput(f"tier names must be at most {TIER_NAME_MAX} characters",
+                           field="tiers")  # fmt: skip
 
 
 def _validate_override(rule: Override, tiers: set[str], position: int) -> None:
     where = f"overrides[{position}]"
+    if not rule.name.strip() or len(rule.name) > OVERRIDE_NAME_MAX:
+        raise InvalidInput(f"{where}: name must be 1-{OVERRIDE_NAME_MAX} characters", field=where)
     if rule.tier not in tiers:
         raise InvalidInput(f"{where}: unknown tier {rule.tier!r}", field=where)
     if rule.filter is None and rule.min_engagement is None and rule.below_engagement is None:

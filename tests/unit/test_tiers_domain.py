@@ -149,6 +149,9 @@ def test_the_default_policy_is_valid():
         ({"bands": (TierBand("A", 0), TierBand("B", 70), TierBand("C", 30))}, "tiers"),
         ({"bands": (TierBand("A", 0), TierBand("B", 30), TierBand("C", 30))}, "tiers"),
         ({"bands": (TierBand("A", 0), TierBand("A", 30))}, "tiers"),
+        ({"bands": (TierBand("A", 0), TierBand("Tier for the very best", 30))}, "tiers"),
+        ({"overrides": (Override(" ", TIER_1, min_engagement=1),)}, "overrides[0]"),
+        ({"overrides": (Override("x" * 101, TIER_1, min_engagement=1),)}, "overrides[0]"),
         ({"overrides": (Override("x", "Tier 9", min_engagement=1),)}, "overrides[0]"),
         ({"overrides": (Override("x", TIER_1),)}, "overrides[0]"),
         (
