@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-KNOWN_PATHS = {"/graphql", "/healthz", "/metrics", "/dashboard"}
+KNOWN_PATHS = {"/graphql", "/healthz", "/metrics", "/dashboard", "/export/contacts.csv"}
 
 
 class Metrics:

@@ -94,13 +94,18 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope, receive=receive)
         try:
-            response = await self.run(request)
-        except HTTPException as e:
-            response = JSONResponse(
-                {"errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                status_code=e.status_code,
-            )
-        await response(scope, receive, send)
+            try:
+                response = await self.run(request)
+            except HTTPException as e:
+                response = JSONResponse(
+                    {"errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                    status_code=e.status_code,
+                )
+            await response(scope, receive, send)
+        finally:
+            # Uploads parsed from a multipart body are closed even when the request is
+            # refused before any resolver reads them (e.g. no API key).
+            await request.close()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(

@@ -153,6 +153,18 @@ async def test_metrics_count_requests_and_error_codes(client, read_key):
     assert "segmento_http_request_duration_seconds_bucket" in text
 
 
+async def test_metrics_name_the_csv_export_path(client, read_key):
+    exported = await client.get(
+        "/export/contacts.csv", headers={"authorization": f"Bearer {read_key}"}
+    )
+    assert exported.status_code == 200
+    text = (await client.get("/metrics")).text
+    assert (
+        'segmento_http_requests_total{method="GET",path="/export/contacts.csv",status="200"} 1.0'
+        in text
+    )
+
+
 async def test_graphiql_is_served_to_browsers(client):
     response = await client.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
