@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ member_t: Table = metadata.tables["list_member"]
 MEMBERS_OF = select(member_t.c.contact_id, member_t.c.list_id).where(
     member_t.c.contact_id.in_(bindparam("ids", expanding=True))
 )
+MEMBERS_OF_LISTS = MEMBERS_OF.where(member_t.c.list_id.in_(bindparam("lists", expanding=True)))
 
 # Statements of the write path, built once.
 ADD_MEMBER = {
@@ -123,15 +124,22 @@ class ListRepository(Repository):
             stmt = stmt.where(list_t.c.kind == kind.value)
         return [list_from_row(r) for r in await self._rows(stmt)]
 
-    async def memberships(self, contact_ids: Sequence[int]) -> dict[int, set[int]]:
-        """Stored memberships (static members and last-decided dynamic ones) per contact."""
+    async def memberships(
+        self, contact_ids: Sequence[int], lists: Collection[int] | None = None
+    ) -> dict[int, set[int]]:
+        """Stored memberships (static members and last-decided dynamic ones) per contact;
+        with `lists`, of those lists only."""
         out: dict[int, set[int]] = defaultdict(set)
-        if len(contact_ids) == 1:  # every single-contact write asks
+        if len(contact_ids) == 1 and lists is None:  # every single-contact write asks
             rows = await fetch_plain(self.conn, MEMBERS_OF_ONE, (contact_ids[0],))
             out[contact_ids[0]] = {lid for (lid,) in rows}
-        elif contact_ids:
+        elif contact_ids and lists is None:
             result = await self.conn.execute(MEMBERS_OF, {"ids": list(contact_ids)})
             for cid, lid in result.all():
+                out[cid].add(lid)
+        elif contact_ids and lists:
+            params = {"ids": list(contact_ids), "lists": sorted(lists)}
+            for cid, lid in (await self.conn.execute(MEMBERS_OF_LISTS, params)).all():
                 out[cid].add(lid)
         return out
 

@@ -51,12 +51,28 @@ class Watched:
     clock: Now = field(init=False, default_factory=lambda: Now(NEVER))
     all: Membership = field(init=False)
     names: dict[int, str] = field(init=False)
+    # The lists whose stored memberships matter, when these are not all dynamic lists.
+    only: frozenset[int] | None = None
+    _reading: dict[frozenset[str], Watched] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.names = {lst.id: lst.name for lst in self.lists}
         steady = Membership.of([lst for lst in self.lists if not _reads_clock(lst)], NEVER)
         timely = Membership.of([lst for lst in self.lists if _reads_clock(lst)], self.clock)
         self.all = Membership({**steady.tests, **timely.tests})
+
+    def reading(self, conditions: frozenset[str]) -> Watched:
+        """Only the lists whose filters read one of `conditions` (e.g. a re-tier changes
+        nothing else, so no other list's membership can move); built once per set."""
+        found = self._reading.get(conditions)
+        if found is None:
+            chosen = [
+                lst for lst in self.lists
+                if lst.filter is not None and conditions_used(lst.filter) & conditions
+            ]  # fmt: skip
+            only = frozenset(lst.id for lst in chosen)
+            found = self._reading[conditions] = Watched(chosen, only)
+        return found
 
     def membership(self, now: datetime) -> Membership:
         """Every dynamic list's test, the clock-reading ones reading `now`: the clock is
@@ -93,7 +109,7 @@ async def decide(
     `watched()` returned in this unit of work. Nothing is written."""
     if not views or not watching.lists:
         return []
-    stored = await uow.lists.memberships(list(views))
+    stored = await uow.lists.memberships(list(views), watching.only)
     membership = watching.membership(now)  # no await until the tests below have run
     out = []
     for cid, view in views.items():

@@ -50,23 +50,26 @@ async def after_change(
 async def after_rules_change(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     """`after_change` for a chunk of contacts (consecutive ids) after the tier policy or the
     segment scheme changed, when nothing else about them did: placed, written and logged
-    set-based in SQL; only the contacts that move are read, for their events and list
-    membership (no one else's membership can change: list filters do not read the index)."""
-    watching = await lists.watched(uow)
+    set-based in SQL; only the contacts that move are read, for their events and their
+    membership of the lists that read tier, segment or lead status (no other membership can
+    change: nothing else about anyone did, and list filters do not read the index)."""
+    watching = (await lists.watched(uow)).reading(PLACEMENT_CONDITIONS)
     placed = await retier_span(uow, ids[0], ids[-1], now, whole=bool(watching.lists))
-    await _settle(uow, [], now, placed)
+    await _settle(uow, [], now, (placed, watching))
 
 
 async def _settle(
     uow: UnitOfWork,
     ids: list[int],
     now: datetime,
-    placed: dict[int, tuple[Standing, Standing, ContactView]] | None = None,
+    first: tuple[dict[int, tuple[Standing, Standing, ContactView]], lists.Watched] | None = None,
 ) -> None:
-    """after_change's steps; the first step's placement may be given (`placed`)."""
+    """after_change's steps; the first step's placement and the lists it can move may be
+    given (`first`)."""
     depth = 0
+    placed, watching = first or (None, None)
     while ids or placed is not None:
-        watching = await lists.watched(uow)
+        watching = watching or await lists.watched(uow)
         if placed is None:
             # Lists and tag events read every contact whole; else only the contacts with
             # events are read whole, after placing (a re-tier moves a fraction of everyone).
@@ -86,8 +89,8 @@ async def _settle(
             await lists.record(uow, moves, now, watching.names)
         # Automations see each event once: those of the write itself, then of each step.
         happened, uow.reacted = uow.events.pending[uow.reacted :], len(uow.events.pending)
-        ids, placed = sorted(await automations.react(uow, happened, now, depth)), None
-        depth += 1
+        ids = sorted(await automations.react(uow, happened, now, depth))
+        placed, watching, depth = None, None, depth + 1
 
 
 async def place(
@@ -137,6 +140,8 @@ async def place(
 # the ones with events again).
 LAZY_VIEWS = 64
 TAG_CONDITIONS = {"has_any_tag", "has_all_tags", "tag_points"}
+# What a new policy or scheme changes about a contact, as list filters read it.
+PLACEMENT_CONDITIONS = frozenset({"tier_in", "segment_in", "lead_status_in"})
 DATE_CONDITIONS = {"created_between", "last_activity_within_days", "last_activity_older_than_days"}
 
 
