@@ -34,6 +34,11 @@ class SegmentScheme:
     segments: tuple[Segment, ...]
 
 
+def change_reason(scheme: SegmentScheme) -> str:
+    """Why a contact's segment changed, as its tier history says."""
+    return f"first matching segment of scheme v{scheme.version}"
+
+
 def segment_tests(scheme: SegmentScheme, now: datetime) -> list[Predicate]:
     """The segments' filters compiled once, for placing many contacts."""
     return [predicate(segment.filter, now) for segment in scheme.segments]

@@ -14,7 +14,7 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from domain.codec import policy_from_dict, policy_to_dict, scheme_from_dict, scheme_to_dict
 from domain.contacts import Standing
 from domain.pagination import Page, PageRequest
-from domain.segments import SegmentScheme
+from domain.segments import SegmentScheme, change_reason
 from domain.tiers import TierPolicy
 from persistence.base import Repository, execute_plain_many
 from persistence.repositories import by_ids, ids_params
@@ -196,7 +196,7 @@ class TierRepository(Repository):
         if rows:
             await self.conn.execute(SET_PLACED, {**span, **versions})
             await self.conn.execute(LOG_TIERS, {**versions, "at": now})
-            reason = f"first matching segment of scheme v{scheme.version}"
+            reason = change_reason(scheme)
             await self.conn.execute(LOG_SEGMENTS, {**versions, "at": now, "segment_reason": reason})
         await self.conn.execute(CLEAR_PLACEMENT)
         return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}

@@ -14,7 +14,13 @@ from domain.errors import NotFound
 from domain.events import Event
 from domain.filters import conditions_used
 from domain.pagination import Page, PageRequest
-from domain.segments import SegmentScheme, segment_for, segment_tests, validate_scheme
+from domain.segments import (
+    SegmentScheme,
+    change_reason,
+    segment_for,
+    segment_tests,
+    validate_scheme,
+)
 from domain.tiers import (
     Movement,
     TierInputs,
@@ -211,7 +217,7 @@ async def _record(
             reason = p.tier_reason or ""
             changes.append(_log(cid, "TIER", current.tier, p.tier, policy.version, reason, now))
         if current.segment != p.segment:
-            reason = f"first matching segment of scheme v{scheme.version}"
+            reason = change_reason(scheme)
             changes.append(
                 _log(cid, "SEGMENT", current.segment, p.segment, scheme.version, reason, now)
             )
