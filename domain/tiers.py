@@ -158,13 +158,12 @@ def decide(
     w = policy.weights
     # tier_index() spelled out: the same sum in the same order, without a loop per contact
     # (this runs for every contact when a policy changes).
-    steps = math.floor(
+    steps = hundredths(
         w["engagement"] * values["engagement"]
         + w["fit"] * values["fit"]
         + w["source"] * values["source"]
         + w["funnel"] * values["funnel"]
         + w["intent"] * values["intent"]
-        + 0.5
     )
     index = steps / 100
     tests = tests if tests is not None else override_tests(policy, now)

@@ -130,17 +130,18 @@ class ListRepository(Repository):
         """Stored memberships (static members and last-decided dynamic ones) per contact;
         with `lists`, of those lists only."""
         out: dict[int, set[int]] = defaultdict(set)
-        if len(contact_ids) == 1 and lists is None:  # every single-contact write asks
+        if not contact_ids or (lists is not None and not lists):
+            return out
+        if lists is None and len(contact_ids) == 1:  # every single-contact write asks
             rows = await fetch_plain(self.conn, MEMBERS_OF_ONE, (contact_ids[0],))
             out[contact_ids[0]] = {lid for (lid,) in rows}
-        elif contact_ids and lists is None:
-            result = await self.conn.execute(MEMBERS_OF, {"ids": list(contact_ids)})
-            for cid, lid in result.all():
-                out[cid].add(lid)
-        elif contact_ids and lists:
-            params = {"ids": list(contact_ids), "lists": sorted(lists)}
-            for cid, lid in (await self.conn.execute(MEMBERS_OF_LISTS, params)).all():
-                out[cid].add(lid)
+            return out
+        params: dict[str, Any] = {"ids": list(contact_ids)}
+        if lists is not None:
+            params["lists"] = sorted(lists)
+        stmt = MEMBERS_OF if lists is None else MEMBERS_OF_LISTS
+        for cid, lid in (await self.conn.execute(stmt, params)).all():
+            out[cid].add(lid)
         return out
 
     async def stamp(self) -> tuple[Any, ...]:

@@ -175,8 +175,7 @@ class TierRepository(Repository):
         `policy` and `scheme`, computed in SQL (`persistence.tier_sql`); nothing written."""
         stmt = _placement_query(policy, scheme, now)
         result = await self.conn.execute(stmt, {"lo": low, "hi": high})
-        rows = sorted(result.all(), key=lambda r: int(r[0]))
-        return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}
+        return _standings(sorted(result.all(), key=lambda r: int(r[0])))
 
     async def settle_span(
         self, policy: TierPolicy, scheme: SegmentScheme, now: datetime, low: int, high: int
@@ -185,12 +184,11 @@ class TierRepository(Repository):
         in SQL: writes everyone's new standing, logs tier and segment changes, and returns
         the contacts whose tier, lead status or segment moved, (where each stood, where it
         stands now), for live events, list membership and automations."""
+        span = {"lo": low, "hi": high}
         await self.conn.execute(CREATE_PLACEMENT)
         query = _placement_query(policy, scheme, now)
-        fill = insert(placement_t).from_select(COLUMNS, query)
-        await self.conn.execute(fill, {"lo": low, "hi": high})
+        await self.conn.execute(insert(placement_t).from_select(COLUMNS, query), span)
         rows = (await self.conn.execute(MOVED)).all()
-        span = {"lo": low, "hi": high}
         versions = {"version": policy.version, "segment_version": scheme.version}
         await self.conn.execute(SET_INDEXES, {**span, "version": policy.version})
         if rows:
@@ -199,7 +197,7 @@ class TierRepository(Repository):
             reason = change_reason(scheme)
             await self.conn.execute(LOG_SEGMENTS, {**versions, "at": now, "segment_reason": reason})
         await self.conn.execute(CLEAR_PLACEMENT)
-        return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}
+        return _standings(rows)
 
     async def history(self, contact_id: int, page: PageRequest) -> Page[TierChange]:
         return await id_page(self.conn, change_t, _change, contact_id, page)
@@ -207,6 +205,11 @@ class TierRepository(Repository):
     async def count_history(self, contact_id: int) -> int:
         stmt = select(func.count()).select_from(change_t).where(change_t.c.contact_id == contact_id)
         return int(await self._scalar(stmt))
+
+
+def _standings(rows: Iterable[Sequence[Any]]) -> dict[int, tuple[Standing, Standing]]:
+    """Rows of tier_sql.COLUMNS as {id: (where it stands, where it belongs)}."""
+    return {r[0]: (Standing(*r[1:6]), Standing(*r[6:11])) for r in rows}
 
 
 _QUERIES: dict[tuple[str, str, datetime], Any] = {}
