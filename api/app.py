@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.bootstrap import unit_of_work_factory
 from api.bus import EventBus
 from api.dashboard import dashboard
 from api.export import export_endpoint
@@ -24,7 +25,6 @@ from api.settings import Settings
 from api.view import SegmentoGraphQL
 from domain.webhooks import RetryPolicy
 from persistence.db import Database, migrate
-from persistence.unit_of_work import UnitOfWorkFactory
 from services import lists, live
 from services.decay import run_decay
 from services.inactivity import run_inactivity
@@ -39,8 +39,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     settings = settings or Settings.from_env()
     metrics = Metrics()
     db = Database(settings.database_url)
-    bus = EventBus(settings.broadcast_url, UnitOfWorkFactory(db))
-    uows = UnitOfWorkFactory(db, publish=bus.publish, clock=clock)
+    bus = EventBus(settings.broadcast_url, unit_of_work_factory(db))
+    uows = unit_of_work_factory(db, publish=bus.publish, clock=clock)
     policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds)
     webhooks = DeliveryWorker(uows, clock, WorkerSettings(
         policy, settings.webhook_timeout_seconds, settings.webhook_poll_seconds))  # fmt: skip

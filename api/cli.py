@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from api.bootstrap import unit_of_work_factory
 from api.settings import Settings
 from domain.auth import parse_scope
 from domain.errors import DomainError
@@ -23,7 +24,7 @@ from services.ports import system_clock
 
 def _database(settings: Settings) -> tuple[Database, UnitOfWorkFactory]:
     db = Database(settings.database_url)
-    return db, UnitOfWorkFactory(db)
+    return db, unit_of_work_factory(db)
 
 
 async def _bootstrap(settings: Settings) -> str | None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
+from api.bootstrap import unit_of_work_factory
 from domain.auth import Scope
 from persistence.db import Database, migrate
-from persistence.unit_of_work import UnitOfWorkFactory
 from services.auth import create_api_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def prepare_database(path: Path, contacts: int) -> str:
         db = Database(url)
         try:
             _, secret = await create_api_key(
-                UnitOfWorkFactory(db), "bench", Scope.ADMIN, datetime.now(UTC)
+                unit_of_work_factory(db), "bench", Scope.ADMIN, datetime.now(UTC)
             )
             return secret
         finally:

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import httpx
 
+from api.bootstrap import unit_of_work_factory
 from bench.common import ROOT, segmento_server
 from domain.auth import Scope
 from persistence.db import Database, migrate
-from persistence.unit_of_work import UnitOfWorkFactory
 from services.auth import create_api_key
 
 TARGET_MIB = 300
@@ -75,7 +75,7 @@ def seed(path: Path, contacts: int) -> str:
         db = Database(url)
         try:
             _, secret = await create_api_key(
-                UnitOfWorkFactory(db), "bench", Scope.READ, datetime.now(UTC)
+                unit_of_work_factory(db), "bench", Scope.READ, datetime.now(UTC)
             )
             return secret
         finally:

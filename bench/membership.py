@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from api.bootstrap import unit_of_work_factory
 from bench.common import REGIONS, prepare_database
 from bench.retier import enrich, place_everyone
 from domain.filters import ContactFilter, TagPoints
@@ -119,7 +120,7 @@ def timed(
 
 async def run(db_path: Path, contacts: int, list_count: int, count: int) -> None:
     database = Database(f"sqlite+aiosqlite:///{db_path}")
-    uows = UnitOfWorkFactory(database)
+    uows = unit_of_work_factory(database)
     now = datetime.now(UTC)
     try:
         await tags.create_tag(uows, "Interesse prodotto", "interesse-prodotto", None, now)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from api.bootstrap import unit_of_work_factory
 from bench.common import prepare_database, segmento_server
 from persistence.db import Database
-from persistence.unit_of_work import UnitOfWorkFactory
 from services.tiers import retier_all
 
 SOURCES = ["EVENT", "REFERRAL", "WEB", "EMAIL", "SOCIAL", None]
@@ -66,7 +66,7 @@ def place_everyone(db: Path) -> float:
         database = Database(f"sqlite+aiosqlite:///{db}")
         try:
             started = time.perf_counter()
-            count = await retier_all(UnitOfWorkFactory(database), datetime.now(UTC))
+            count = await retier_all(unit_of_work_factory(database), datetime.now(UTC))
             return count / (time.perf_counter() - started)
         finally:
             await database.dispose()

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.changes import Changes
+
 
 def enum_or_none(kind: type[Enum], value: str | None) -> Any:
     return kind(value) if value is not None else None
@@ -40,8 +42,12 @@ def plain(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Repository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Writers record what they touch in `changes` (the unit of work's), which the settle
+    step reads at commit."""
+
+    def __init__(self, conn: AsyncConnection, changes: Changes | None = None) -> None:
         self.conn = conn
+        self.changes = changes if changes is not None else Changes()
 
     async def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
         return (await self.conn.execute(stmt)).all()

@@ -56,6 +56,7 @@ class LifecycleRepository(Repository):
         for table in (interaction_t, entry_t, run_t):
             stmt = update(table).where(table.c.contact_id.in_(list(merged)))
             await self.conn.execute(stmt.values(contact_id=keep))
+        self.changes.touch([keep], None)
 
     async def tag_rows(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         stmt = (
@@ -66,9 +67,17 @@ class LifecycleRepository(Repository):
         return [dict(r._mapping) for r in await self._rows(stmt)]
 
     async def replace_tags(self, ids: Sequence[int], rows: Sequence[dict[str, Any]]) -> None:
+        """The tags of these contacts become `rows`; tags gained or lost are recorded."""
+        before = {(r["contact_id"], r["tag_id"]) for r in await self.tag_rows(ids)}
         await self.conn.execute(delete(contact_tag_t).where(contact_tag_t.c.contact_id.in_(ids)))
         if rows:
             await self.conn.execute(insert(contact_tag_t), list(rows))
+        after = {(r["contact_id"], r["tag_id"]) for r in rows}
+        for contact_id, tag_id in sorted(after - before):
+            self.changes.tagged(contact_id, tag_id, True, None)
+        for contact_id, tag_id in sorted(before - after):
+            self.changes.tagged(contact_id, tag_id, False, None)
+        self.changes.touch(ids, None)
 
     async def static_memberships(self, ids: Sequence[int]) -> list[tuple[int, int]]:
         """(list id, contact id) of static-list members among `ids`."""
@@ -93,6 +102,7 @@ class LifecycleRepository(Repository):
 
     async def delete_contacts(self, ids: Sequence[int]) -> None:
         await self.conn.execute(delete(contact_t).where(contact_t.c.id.in_(list(ids))))
+        self.changes.forget(ids)
 
     # --- GDPR ----------------------------------------------------------------------------
 
@@ -166,6 +176,7 @@ class LifecycleRepository(Repository):
         await self.conn.execute(
             update(entry_t).where(entry_t.c.contact_id == contact_id).values(comment=None)
         )
+        self.changes.touch([contact_id], None)
 
     async def log_erasure(self, contact_id: int, key_id: int | None, now: datetime) -> None:
         values = {"contact_id": contact_id, "erased_at": now, "by_key_id": key_id}

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.auth import ApiKey, Scope
+from domain.changes import FIT_COLUMNS
 from domain.contacts import (
     Company,
     CompanyType,
@@ -211,10 +212,6 @@ async def without_profiling_consent(conn: AsyncConnection, ids: Iterable[int]) -
 
 
 class ContactRepository(Repository):
-    def __init__(self, conn: AsyncConnection) -> None:
-        super().__init__(conn)
-        self.moved: dict[int, int] = {}
-
     async def get(self, contact_id: int) -> Contact | None:
         rows = await self.get_many([contact_id])
         return rows.get(contact_id)
@@ -269,14 +266,18 @@ class ContactRepository(Repository):
         row = {**defaults, **plain(values), "created_at": now, "updated_at": now, "score": 0}
         stmt = insert(contact_t).values(**row)
         result = await self.conn.execute(stmt.returning(contact_t.c.id))
-        return int(result.scalar_one())
+        contact_id = int(result.scalar_one())
+        self.changes.touch([contact_id], now, attributes=True)
+        return contact_id
 
     async def update(self, contact_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        """Empty `values` only stamps `updated_at` (and still re-places the contact)."""
         await self.conn.execute(
             update(contact_t)
             .where(contact_t.c.id == contact_id)
             .values(**plain(values), updated_at=now)
         )
+        self.changes.touch([contact_id], now, attributes=not FIT_COLUMNS.isdisjoint(values))
 
     async def without_profiling_consent(self, ids: Iterable[int]) -> set[int]:
         return await without_profiling_consent(self.conn, ids)
@@ -291,7 +292,9 @@ class ContactRepository(Repository):
             for e in emails
         ]  # fmt: skip
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
-        return {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        ids = {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        self.changes.touch(ids.values(), now)  # nothing fit rules read is known yet
+        return ids
 
     async def insert_contacts(
         self, items: Sequence[Mapping[str, Any]], now: datetime
@@ -308,7 +311,9 @@ class ContactRepository(Repository):
         stamp = {"created_at": now, "updated_at": now, "score": 0}
         rows = [{**blank, **plain(values), **stamp} for values in items]
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
-        return {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        ids = {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        self.changes.touch(ids.values(), now, attributes=True)
+        return ids
 
     async def export_chunk(
         self,
@@ -362,12 +367,22 @@ class ContactRepository(Repository):
             await self.conn.execute(stmt.order_by(contact_t.c.id).with_for_update())
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
-        """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL.
-        The deltas are summed per contact in `moved` (for score-change events)."""
+        """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL,
+        recorded per contact (for score-change events)."""
         if changes:
             await self.conn.execute(ADD_SCORE, list(changes))
             for change in changes:
-                self.moved[change["cid"]] = self.moved.get(change["cid"], 0) + change["delta"]
+                self.changes.scored(change["cid"], change["delta"], change["now"])
+
+    def touch(self, ids: Iterable[int], now: datetime, *, attributes: bool = False) -> None:
+        """Declares that something these contacts' placement reads changed without a write
+        of this repository (time passed for decay, fit rules changed): settled at commit."""
+        self.changes.touch(ids, now, attributes=attributes)
+
+    def rules_changed(self, low: int, high: int, now: datetime) -> None:
+        """Declares that the tier policy or segment scheme changed for the contacts with
+        low <= id <= high, and nothing else about them: placed set-based at commit."""
+        self.changes.rules_changed(low, high, now)
 
     async def scores(self, ids: Iterable[int]) -> dict[int, int]:
         rows = (await self.conn.execute(SCORES_BY_ID, {"ids": list(ids)})).all()
@@ -387,6 +402,7 @@ class ContactRepository(Repository):
 
     async def delete(self, contact_id: int) -> bool:
         result = await self.conn.execute(delete(contact_t).where(contact_t.c.id == contact_id))
+        self.changes.forget([contact_id])
         return bool(getattr(result, "rowcount", 0))
 
     async def page(
@@ -462,15 +478,25 @@ class CompanyRepository(Repository):
         return int((await self.conn.execute(stmt.returning(company_t.c.id))).scalar_one())
 
     async def update(self, company_id: int, values: Mapping[str, Any], now: datetime) -> None:
+        """Its contacts are re-placed (fit rules and filters read the company)."""
         await self.conn.execute(
             update(company_t)
             .where(company_t.c.id == company_id)
             .values(**plain(values), updated_at=now)
         )
+        if values:
+            self.changes.touch(await self._members(company_id), now, attributes=True)
 
     async def delete(self, company_id: int) -> bool:
+        """Its contacts stay, without company, and are re-placed."""
+        members = await self._members(company_id)
         result = await self.conn.execute(delete(company_t).where(company_t.c.id == company_id))
+        self.changes.touch(members, None, attributes=True)
         return bool(getattr(result, "rowcount", 0))
+
+    async def _members(self, company_id: int) -> list[int]:
+        stmt = select(contact_t.c.id).where(contact_t.c.company_id == company_id)
+        return [r.id for r in await self._rows(stmt)]
 
     async def page(
         self, name_contains: str | None, order: str, direction: Direction, page: PageRequest
@@ -532,7 +558,10 @@ class TagRepository(Repository):
         await self.conn.execute(update(tag_t).where(tag_t.c.id == tag_id).values(**values))
 
     async def delete(self, tag_id: int) -> None:
+        """Its holders lose it and are re-placed (filters may read it)."""
+        holders = await self.holders(tag_id)
         await self.conn.execute(delete(tag_t).where(tag_t.c.id == tag_id))
+        self.changes.touch(holders, None)
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:
         stmt = (
@@ -558,17 +587,33 @@ class TagRepository(Repository):
         )
         return {r[0]: int(r[1]) for r in map(tuple, await self._rows(stmt))}
 
-    async def add_points(self, contact_id: int, tag_id: int, points: int, now: datetime) -> None:
-        """Insert the tag on the contact or add to its points, atomically in SQL."""
+    async def add_points(self, contact_id: int, tag_id: int, points: int, now: datetime) -> bool:
+        """Insert the tag on the contact or add to its points, atomically in SQL; True if
+        the contact did not hold it yet."""
+        return bool(await self.give({(contact_id, tag_id): (points, now)}))
+
+    async def give(
+        self, points: Mapping[tuple[int, int], tuple[int, datetime]]
+    ) -> set[tuple[int, int]]:
+        """(contact id, tag id) -> (points, when): each tag inserted on its contact or its
+        points added, atomically in SQL. Returns the pairs not held before, which are
+        recorded as given (TAG_ADDED at commit)."""
+        held = await self.held(points)
         dialect = self.conn.dialect.name
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(contact_tag_t)
-        stmt = ins.values(
-            contact_id=contact_id, tag_id=tag_id, points=points, first_at=now, last_at=now
-        ).on_conflict_do_update(
-            index_elements=[contact_tag_t.c.contact_id, contact_tag_t.c.tag_id],
-            set_={"points": contact_tag_t.c.points + points, "last_at": now},
-        )
-        await self.conn.execute(stmt)
+        for (contact_id, tag_id), (count, at) in points.items():
+            stmt = ins.values(
+                contact_id=contact_id, tag_id=tag_id, points=count, first_at=at, last_at=at
+            ).on_conflict_do_update(
+                index_elements=[contact_tag_t.c.contact_id, contact_tag_t.c.tag_id],
+                set_={"points": contact_tag_t.c.points + count, "last_at": at},
+            )
+            await self.conn.execute(stmt)
+            if (contact_id, tag_id) in held:
+                self.changes.touch([contact_id], at)
+            else:
+                self.changes.tagged(contact_id, tag_id, True, at)
+        return set(points) - held
 
     async def holders(self, tag_id: int) -> list[int]:
         stmt = select(contact_tag_t.c.contact_id).where(contact_tag_t.c.tag_id == tag_id)
@@ -595,7 +640,10 @@ class TagRepository(Repository):
                 contact_tag_t.c.contact_id == contact_id, contact_tag_t.c.tag_id == tag_id
             )
         )
-        return bool(getattr(result, "rowcount", 0))
+        removed = bool(getattr(result, "rowcount", 0))
+        if removed:
+            self.changes.tagged(contact_id, tag_id, False, None)
+        return removed
 
 
 class ApiKeyRepository(Repository):

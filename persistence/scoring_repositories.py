@@ -213,6 +213,7 @@ class InteractionRepository(Repository):
         if not rows:
             return []
         result = await self.conn.execute(INSERT_INTERACTIONS, list(rows))
+        self.changes.touch({r["contact_id"] for r in rows}, None)  # intent signals read them
         return [r[0] for r in map(tuple, result.all())]
 
     async def count(self, contact_id: int) -> int:
@@ -226,8 +227,10 @@ class InteractionRepository(Repository):
 
 class LedgerRepository(Repository):
     async def add(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Tiers read the ledger's sums: the contacts are re-placed at commit."""
         if entries:
             await self.conn.execute(INSERT_ENTRIES, list(entries))
+            self.changes.touch({e["contact_id"] for e in entries}, None)
 
     async def sums(self, contact_ids: Iterable[int]) -> dict[int, int]:
         stmt = (

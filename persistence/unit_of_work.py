@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
+from domain.changes import Changes
 from domain.events import Event
 from persistence.automation_repositories import AutomationRepository
 from persistence.db import Database
@@ -32,6 +33,10 @@ from persistence.webhook_repositories import WebhookRepository
 class UnitOfWork:
     """`async with uow:`; nothing is kept unless `commit()` is called inside the block.
 
+    Repositories record what their writes touch in `changes`; `commit()` settles it first
+    (the `settle` step the composition root wires in: tiers, segments, lists, automations,
+    their events), then appends the events, commits and publishes.
+
     On SQLite, write units take this process's write lock for their whole transaction so
     that concurrent writers queue here instead of failing with "database is locked".
     """
@@ -44,12 +49,14 @@ class UnitOfWork:
         publish: Publisher | None = None,
         clock: Callable[[], datetime] | None = None,
         on_webhooks_queued: Callable[[], None] | None = None,
+        settle: Settle | None = None,
     ) -> None:
         self.db = db
         self.write = write
         self._publish = publish
         self._clock = clock or _utc_now
         self._on_webhooks_queued = on_webhooks_queued
+        self._settle = settle
         self._locked = False
 
     async def __aenter__(self) -> UnitOfWork:
@@ -61,26 +68,26 @@ class UnitOfWork:
         except BaseException:
             self._release()
             raise
-        self.contacts = ContactRepository(self.conn)
-        self.companies = CompanyRepository(self.conn)
-        self.tags = TagRepository(self.conn)
+        self.changes = changes = Changes()
+        self.contacts = ContactRepository(self.conn, changes)
+        self.companies = CompanyRepository(self.conn, changes)
+        self.tags = TagRepository(self.conn, changes)
         self.api_keys = ApiKeyRepository(self.conn)
         self.rules = RuleRepository(self.conn)
         self.fit_rules = FitRuleRepository(self.conn)
-        self.interactions = InteractionRepository(self.conn)
-        self.ledger = LedgerRepository(self.conn)
+        self.interactions = InteractionRepository(self.conn, changes)
+        self.ledger = LedgerRepository(self.conn, changes)
         self.decay_policies = DecayPolicyRepository(self.conn)
         self.tiers = TierRepository(self.conn)
         self.events = EventLog(self.conn)
         self.webhooks = WebhookRepository(self.conn)
         self.lists = ListRepository(self.conn)
         self.automations = AutomationRepository(self.conn)
-        self.lifecycle = LifecycleRepository(self.conn)
-        # (contact id, tag code, added?) changes made in this unit, turned into TAG_ADDED /
-        # TAG_REMOVED events once the contacts are re-placed.
-        self.tag_changes: list[tuple[int, str, bool]] = []
-        self.reacted = 0  # how many queued events automations have already looked at
+        self.lifecycle = LifecycleRepository(self.conn, changes)
         return self
+
+    def clock(self) -> datetime:
+        return self._clock()
 
     async def __aexit__(
         self,
@@ -100,9 +107,16 @@ class UnitOfWork:
             self.db.write_lock.release()
 
     async def commit(self) -> None:
-        """Appends the queued events, commits, and only then publishes them (a rolled-back
-        unit publishes nothing). On SQLite this runs under the write lock, so events are
-        published in cursor order."""
+        """Settles what the writes touched, appends the queued events, commits, and only
+        then publishes them (a rolled-back unit publishes nothing). On SQLite this runs
+        under the write lock, so events are published in cursor order."""
+        if self.changes or self.events.pending:
+            if self._settle is None:
+                raise RuntimeError(
+                    "this unit of work has changes to settle but no settle step: "
+                    "build its factory with api.bootstrap"
+                )
+            await self._settle(self)
         events = await self.events.flush()
         # Webhook deliveries are queued in the transaction of their events (durable).
         await self.webhooks.enqueue_for_events(events, self._clock())
@@ -118,6 +132,7 @@ def _utc_now() -> datetime:
 
 
 Publisher = Callable[[list[Event]], Awaitable[None]]
+Settle = Callable[[UnitOfWork], Awaitable[None]]
 
 
 class UnitOfWorkFactory:
@@ -126,12 +141,15 @@ class UnitOfWorkFactory:
         db: Database,
         publish: Publisher | None = None,
         clock: Callable[[], datetime] | None = None,
+        settle: Settle | None = None,
     ) -> None:
         self.db = db
         self.publish = publish
         self.clock = clock  # stamps webhook deliveries queued at commit
+        self.settle = settle  # wired by api.bootstrap; units without it refuse changes
         self.on_webhooks_queued: Callable[[], None] | None = None  # wakes the delivery worker
 
     def __call__(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, write=write, publish=self.publish, clock=self.clock,
-                          on_webhooks_queued=self.on_webhooks_queued)  # fmt: skip
+                          on_webhooks_queued=self.on_webhooks_queued,
+                          settle=self.settle)  # fmt: skip

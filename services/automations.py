@@ -2,8 +2,9 @@
 
 `react` runs inside the write's transaction, after the changed contacts were re-placed:
 the events of that step fire automations, whose actions may change contacts again (tags,
-lead status). `services.tiers.after_change` repeats place → lists → automations until
-nothing changes, or until the chain bound, where the run log records CHAIN_LIMIT.
+lead status). The settle step (`services.settle`, run at commit) repeats place → lists →
+automations until nothing changes, or until the chain bound, where the run log records
+CHAIN_LIMIT.
 """
 
 from __future__ import annotations
@@ -55,27 +56,23 @@ async def _active(uow: UnitOfWork) -> list[Automation]:
     return await _active_by_stamp.get(uow, stamp, build)
 
 
-async def react(uow: UnitOfWork, happened: Sequence[Event], now: datetime, depth: int) -> set[int]:
-    """Runs the automations these events fire; returns the contacts their actions changed
-    (to be re-placed, which may fire more automations at `depth + 1`)."""
+async def react(uow: UnitOfWork, happened: Sequence[Event], now: datetime, depth: int) -> None:
+    """Runs the automations these events fire (the contacts their actions change are
+    recorded by the repositories and settled again, which may fire more at `depth + 1`)."""
     if not happened:
-        return set()
+        return
     automations = await _active(uow)
     if not automations:
-        return set()
+        return
     fired = firings(automations, happened, now)
-    if not fired:
-        return set()
-    return await run_firings(uow, fired, now, depth)
+    if fired:
+        await run_firings(uow, fired, now, depth)
 
 
-async def run_firings(
-    uow: UnitOfWork, fired: Sequence[Firing], now: datetime, depth: int
-) -> set[int]:
+async def run_firings(uow: UnitOfWork, fired: Sequence[Firing], now: datetime, depth: int) -> None:
     """Runs each firing's actions (unless at the chain bound or without consent) and logs
-    every run; returns the contacts the actions changed."""
+    every run."""
     refused = await uow.contacts.without_profiling_consent({f.contact_id for f in fired})
-    touched: set[int] = set()
     runs = []
     for firing in fired:
         cid = firing.contact_id
@@ -86,10 +83,9 @@ async def run_firings(
         elif cid in refused:
             firing.outcome = RunOutcome.NO_CONSENT
         else:
-            touched |= await _run(uow, firing, now)
+            await _run(uow, firing, now)
         runs.append(_run_row(firing, depth, now))
     await uow.automations.log_runs(runs)
-    return touched
 
 
 def _run_row(firing: Firing, depth: int, now: datetime) -> dict[str, Any]:
@@ -105,11 +101,10 @@ def _run_row(firing: Firing, depth: int, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _run(uow: UnitOfWork, firing: Firing, now: datetime) -> set[int]:
+async def _run(uow: UnitOfWork, firing: Firing, now: datetime) -> None:
     """Runs the actions in order; the first that cannot run fails the run (later actions
     are skipped, earlier ones stay: they are part of the same transaction as the trigger,
     which is kept)."""
-    cid, touched = firing.contact_id, set()
     for action in firing.automation.actions:
         try:
             detail = await _act(uow, firing, action, now)
@@ -118,9 +113,6 @@ async def _run(uow: UnitOfWork, firing: Firing, now: datetime) -> set[int]:
             firing.outcome = RunOutcome.FAILED
             break
         firing.results.append({**action_to_dict(action), "result": detail})
-        if action.kind in (ActionKind.ADD_TAG, ActionKind.REMOVE_TAG, ActionKind.SET_LEAD_STATUS):
-            touched.add(cid)
-    return touched
 
 
 class _ActionFailed(Exception):
@@ -139,17 +131,13 @@ async def _act(uow: UnitOfWork, firing: Firing, action: Action, now: datetime) -
     if action.kind is ActionKind.ADD_TAG:
         assert action.tag is not None
         tag = await _tag(uow, action.tag)
-        held = await uow.tags.holds(cid, tag.id)
-        await uow.tags.add_points(cid, tag.id, 1, now)
-        if not held:
-            uow.tag_changes.append((cid, tag.code, True))
-        return "tag point added" if held else "tag added"
+        added = await uow.tags.add_points(cid, tag.id, 1, now)
+        return "tag added" if added else "tag point added"
     if action.kind is ActionKind.REMOVE_TAG:
         assert action.tag is not None
         tag = await _tag(uow, action.tag)
         if not await uow.tags.remove(cid, tag.id):
             return "contact did not have the tag"
-        uow.tag_changes.append((cid, tag.code, False))
         return "tag removed"
     if action.kind is ActionKind.SET_LEAD_STATUS:
         status = action.lead_status

@@ -10,7 +10,6 @@ from domain.contacts import Company, clean_company_fields
 from domain.errors import InvalidInput, NotFound
 from domain.pagination import Direction, Page, PageRequest
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 
 async def get_company(uows: UnitOfWorkFactory, company_id: int) -> Company:
@@ -70,9 +69,6 @@ async def update_company(
             raise NotFound(f"no company with id {company_id}", field="id")
         if cleaned:
             await uow.companies.update(company_id, cleaned, now)
-            await after_change(
-                uow, await uow.contacts.ids_of_company(company_id), now, attributes=True
-            )
             await uow.commit()
         company = await uow.companies.get(company_id)
     assert company is not None
@@ -82,8 +78,6 @@ async def update_company(
 async def delete_company(uows: UnitOfWorkFactory, company_id: int, now: datetime) -> None:
     """Its contacts stay, detached from the company (and lose company-based fit points)."""
     async with uows(write=True) as uow:
-        members = await uow.contacts.ids_of_company(company_id)
         if not await uow.companies.delete(company_id):
             raise NotFound(f"no company with id {company_id}", field="id")
-        await after_change(uow, members, now, attributes=True)
         await uow.commit()

@@ -15,7 +15,6 @@ from domain.pagination import Direction, Page, PageRequest
 from persistence.list_repositories import membership_condition
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 MAX_BATCH = 1000
 
@@ -87,7 +86,6 @@ async def create_contact(
             raise Conflict(f"a contact with email {cleaned['email']} already exists", field="email")
         await _check_company(uow, cleaned)
         contact_id = await uow.contacts.insert(cleaned, now)
-        await after_change(uow, [contact_id], now, attributes=True)
         await uow.commit()
         contact = await uow.contacts.get(contact_id)
     assert contact is not None
@@ -110,7 +108,6 @@ async def update_contact(
         await _check_company(uow, cleaned)
         if cleaned:
             await uow.contacts.update(contact_id, cleaned, now)
-            await after_change(uow, [contact_id], now, attributes=True)
             await uow.commit()
         contact = await uow.contacts.get(contact_id)
     assert contact is not None
@@ -182,7 +179,6 @@ async def upsert_contacts(
             else:
                 await uow.contacts.update(current.id, values, now)
                 ids[index] = (current.id, False)
-        await after_change(uow, [cid for cid, _ in ids.values()], now, attributes=True)
         await uow.commit()
         stored = await uow.contacts.get_many(contact_id for contact_id, _ in ids.values())
     results = [UpsertResult(index, error=error) for index, error in errors.items()]

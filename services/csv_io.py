@@ -29,7 +29,6 @@ from persistence.unit_of_work import UnitOfWork
 from services.chunks import CHUNK
 from services.contacts import count_contacts
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -141,11 +140,9 @@ async def _apply(
     report.unchanged += len(good) - len(creates) - len(updates)
     if not write:
         return
-    touched = list((await uow.contacts.insert_contacts(creates, now)).values())
+    await uow.contacts.insert_contacts(creates, now)
     for contact_id, changes in updates:
         await uow.contacts.update(contact_id, changes, now)
-        touched.append(contact_id)
-    await after_change(uow, touched, now, attributes=True)
 
 
 async def _with_companies(

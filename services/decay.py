@@ -15,7 +15,6 @@ from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
 from services.chunks import in_chunks
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 log = logging.getLogger("segmento.decay")
 
@@ -85,7 +84,7 @@ async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
         changed, points = await _decay_chunk(uow, ids, policy, now)
-        await after_change(uow, ids, now)
+        uow.contacts.touch(ids, now)  # time passed for all of them: intent windows, statuses
         totals[0], totals[1] = totals[0] + changed, totals[1] + points
 
     await in_chunks(uows, work)

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from services import automations
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 
 async def run_inactivity(uows: UnitOfWorkFactory, now: datetime) -> int:
@@ -22,8 +21,7 @@ async def run_inactivity(uows: UnitOfWorkFactory, now: datetime) -> int:
                 fired = await automations.inactive_firings(uow, automation, now)
                 if not fired:
                     break
-                touched = await automations.run_firings(uow, fired, now, 0)
-                await after_change(uow, touched, now)
+                await automations.run_firings(uow, fired, now, 0)
                 await uow.commit()
             seen += len(fired)
     return seen

@@ -33,7 +33,6 @@ from domain.scoring import (
 from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 MAX_BATCH = 1000
 MAX_KEY = 200
@@ -131,7 +130,6 @@ async def _record(
         await batch.resolve()
         if batch.fresh:
             await batch.write(await batch.awards())
-            await after_change(uow, batch.contact_of.values(), now)
         await uow.commit()
         return await batch.results()
 
@@ -236,16 +234,8 @@ class _Batch:
                 if a.tag_id is not None:
                     counts[(contact_id, a.tag_id)] += 1
                     latest[(contact_id, a.tag_id)] = max(at, latest.get((contact_id, a.tag_id), at))
-        if not counts:
-            return
-        held = await self.uow.tags.held(counts)
-        codes = {
-            t.id: t.code for t in (await self.uow.tags.get_many({t for _, t in counts})).values()
-        }
-        for (contact_id, tag_id), count in counts.items():
-            await self.uow.tags.add_points(contact_id, tag_id, count, latest[(contact_id, tag_id)])
-            if (contact_id, tag_id) not in held:  # a TAG_ADDED event once re-placed
-                self.uow.tag_changes.append((contact_id, codes[tag_id], True))
+        if counts:
+            await self.uow.tags.give({pair: (n, latest[pair]) for pair, n in counts.items()})
 
     async def _scores(self) -> None:
         deltas: defaultdict[int, int] = defaultdict(int)

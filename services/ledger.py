@@ -10,7 +10,6 @@ from domain.pagination import Page, PageRequest
 from domain.scoring import LedgerEntry, LedgerReason, check_points
 from persistence.scoring_repositories import entry
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 
 async def adjust_score(
@@ -31,7 +30,6 @@ async def adjust_score(
         await uow.contacts.add_scores(
             [{"cid": contact_id, "delta": points, "activity": None, "now": now}]
         )
-        await after_change(uow, [contact_id], now)
         await uow.commit()
 
 

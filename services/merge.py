@@ -14,7 +14,6 @@ from domain.scoring import LedgerReason
 from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 MAX_MERGE = 50
 MAX_CANDIDATES = 500
@@ -88,7 +87,7 @@ async def merge_contacts(
         change = {"cid": keep_id, "delta": total - keep.score, "now": now,
                   "activity": max(active) if active else None}  # fmt: skip
         await uow.contacts.add_scores([change])
-        await after_change(uow, [keep_id], now, attributes=True)
+        uow.contacts.touch([keep_id], now, attributes=True)  # filled fields, other company
         await uow.commit()
         result = await uow.contacts.get(keep_id)
     assert result is not None
@@ -98,11 +97,8 @@ async def merge_contacts(
 async def _merge_tags(uow: UnitOfWork, keep_id: int, merged: list[int]) -> None:
     """One row per tag on the kept contact: points summed, first and last times widened."""
     rows = await uow.lifecycle.tag_rows([keep_id, *merged])
-    held = {r["tag_id"] for r in rows if r["contact_id"] == keep_id}
     combined: dict[int, dict[str, Any]] = {}
-    codes: dict[int, str] = {}
     for row in rows:
-        codes[row["tag_id"]] = row["code"]
         now = combined.get(row["tag_id"])
         if now is None:
             combined[row["tag_id"]] = {
@@ -114,7 +110,6 @@ async def _merge_tags(uow: UnitOfWork, keep_id: int, merged: list[int]) -> None:
         now["first_at"] = min(now["first_at"], row["first_at"])
         now["last_at"] = max(now["last_at"], row["last_at"])
     await uow.lifecycle.replace_tags([keep_id, *merged], list(combined.values()))
-    uow.tag_changes.extend((keep_id, codes[t], True) for t in sorted(combined) if t not in held)
 
 
 async def _fill(uow: UnitOfWork, keep: Contact, others: list[Contact], now: datetime) -> None:

@@ -10,7 +10,6 @@ from domain.errors import Conflict, NotFound
 from domain.tags import ContactTag, Tag, clean_tag_name, code_for
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
-from services.tiers import after_change
 
 
 async def list_tags(uows: UnitOfWorkFactory) -> list[Tag]:
@@ -95,9 +94,7 @@ async def delete_tag(uows: UnitOfWorkFactory, code: str, now: datetime) -> None:
     """Its holders lose it, and are re-placed (filters may have read the tag)."""
     async with uows(write=True) as uow:
         tag = await _require_tag(uow, code)
-        holders = await uow.tags.holders(tag.id)
         await uow.tags.delete(tag.id)
-        await after_change(uow, holders, now)
         await uow.commit()
 
 
@@ -107,11 +104,8 @@ async def assign_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
         if await uow.contacts.get(contact_id) is None:
             raise NotFound(f"no contact with id {contact_id}", field="contactId")
         tag = await _require_tag(uow, code)
-        if not await uow.tags.holds(contact_id, tag.id):
-            uow.tag_changes.append((contact_id, tag.code, True))
         await uow.tags.add_points(contact_id, tag.id, 1, now)
         await uow.contacts.update(contact_id, {}, now)
-        await after_change(uow, [contact_id], now)
         await uow.commit()
 
 
@@ -122,7 +116,5 @@ async def remove_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
         tag = await _require_tag(uow, code)
         if not await uow.tags.remove(contact_id, tag.id):
             raise NotFound(f"contact {contact_id} does not have tag {code!r}", field="code")
-        uow.tag_changes.append((contact_id, tag.code, False))
         await uow.contacts.update(contact_id, {}, now)
-        await after_change(uow, [contact_id], now)
         await uow.commit()

@@ -1,9 +1,10 @@
-"""Tiers and segments: kept current in the transaction of every change that can move them,
-re-computed for everyone when the policy or the scheme changes, and logged with reasons."""
+"""Tiers and segments: placed by the settle step (services.settle) in the transaction of
+every change that can move them, re-computed for everyone when the policy or the scheme
+changes, and logged with reasons."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,70 +34,8 @@ from domain.tiers import (
 )
 from persistence.tier_repositories import TierChange
 from persistence.unit_of_work import UnitOfWork
-from services import automations, lists
 from services.chunks import in_chunks
-from services.fit import refresh_fit
 from services.ports import UnitOfWorkFactory
-
-
-async def after_change(
-    uow: UnitOfWork, contact_ids: Iterable[int], now: datetime, *, attributes: bool = False
-) -> None:
-    """What a write must keep current for the contacts it touched: fit points when their
-    attributes changed, then tier, lead status and segment, tag events, list membership,
-    and the automations all that fires, step after step until quiet (cascades bounded)."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    if attributes:
-        await refresh_fit(uow, ids, now)
-    await _settle(uow, ids, now)
-
-
-async def after_rules_change(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
-    """`after_change` for a chunk of contacts (consecutive ids) after the tier policy or the
-    segment scheme changed, when nothing else about them did: placed, written and logged
-    set-based in SQL; only the contacts that move are read, for their events and their
-    membership of the lists that read tier, segment or lead status (no other membership can
-    change: nothing else about anyone did, and list filters do not read the index)."""
-    watching = (await lists.watched(uow)).reading(PLACEMENT_CONDITIONS)
-    placed = await retier_span(uow, ids[0], ids[-1], now, whole=bool(watching.lists))
-    await _settle(uow, [], now, (placed, watching))
-
-
-async def _settle(
-    uow: UnitOfWork,
-    ids: list[int],
-    now: datetime,
-    first: tuple[dict[int, tuple[Standing, Standing, ContactView]], lists.Watched] | None = None,
-) -> None:
-    """after_change's steps; the first step's placement and the lists it can move may be
-    given (`first`)."""
-    depth = 0
-    placed, watching = first or (None, None)
-    while ids or placed is not None:
-        watching = watching or await lists.watched(uow)
-        if placed is None:
-            # Lists and tag events read every contact whole; else only the contacts with
-            # events are read whole, after placing (a re-tier moves a fraction of everyone).
-            whole = bool(watching.lists or uow.tag_changes) or len(ids) < LAZY_VIEWS
-            placed = await retier(uow, ids, now, whole=whole)
-        if uow.tag_changes or watching.lists:
-            seen = {cid: view.placed(p.tier, p.lead_status, p.segment)
-                    for cid, (_, p, view) in placed.items()}  # fmt: skip
-            uow.events.add(
-                [
-                    events.tag_changed(seen[c], code, added, now)
-                    for c, code, added in uow.tag_changes
-                ]
-            )
-            uow.tag_changes.clear()
-            moves = await lists.decide(uow, seen, now, watching)
-            await lists.record(uow, moves, now, watching.names)
-        # Automations see each event once: those of the write itself, then of each step.
-        happened, uow.reacted = uow.events.pending[uow.reacted :], len(uow.events.pending)
-        ids = sorted(await automations.react(uow, happened, now, depth))
-        placed, watching, depth = None, None, depth + 1
 
 
 async def place(
@@ -162,14 +101,20 @@ def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
 
 
 async def retier(
-    uow: UnitOfWork, ids: list[int], now: datetime, *, whole: bool = True
+    uow: UnitOfWork,
+    ids: list[int],
+    now: datetime,
+    scores: Mapping[int, int],
+    *,
+    whole: bool = True,
 ) -> dict[int, tuple[Standing, Standing, ContactView]]:
-    """Places the contacts again, logs what moved, and queues their live events. Returns
-    `place`'s answer: where each stood, where it stands now, and the contact's view (with
-    everything filters read only with `whole`)."""
+    """Places the contacts again, logs what moved, and queues their live events (`scores`:
+    the score deltas of this unit of work, per contact). Returns `place`'s answer: where
+    each stood, where it stands now, and the contact's view (with everything filters read
+    only with `whole`)."""
     policy, scheme = await _current(uow)
     placed = await place(uow, ids, policy, scheme, now, whole=whole)
-    await _record(uow, policy, scheme, placed, now, whole)
+    await _record(uow, policy, scheme, placed, scores, now, whole)
     return placed
 
 
@@ -187,7 +132,7 @@ async def retier_span(
     )
     views = await uow.contacts.placement_views(wanted, tags=True, dates=True)
     placed = {cid: (*moved[cid], view) for cid, (view, _, _) in views.items()}
-    uow.events.add(await _events(uow, policy, placed, now, True))
+    uow.events.add(await _events(uow, policy, placed, {}, now, True))
     return placed
 
 
@@ -196,6 +141,7 @@ async def _record(
     policy: TierPolicy,
     scheme: SegmentScheme,
     placed: Mapping[int, tuple[Standing, Standing, ContactView]],
+    scores: Mapping[int, int],
     now: datetime,
     whole: bool,
 ) -> None:
@@ -203,7 +149,7 @@ async def _record(
     updates: list[tuple[Any, ...]] = []
     indexes: list[tuple[Any, ...]] = []
     changes: list[dict[str, Any]] = []
-    uow.events.add(await _events(uow, policy, placed, now, whole))
+    uow.events.add(await _events(uow, policy, placed, scores, now, whole))
     for cid, (current, p, _) in placed.items():
         if current == p:
             continue
@@ -228,13 +174,14 @@ async def _events(
     uow: UnitOfWork,
     policy: TierPolicy,
     placed: Mapping[int, tuple[Standing, Standing, ContactView]],
+    scores: Mapping[int, int],
     now: datetime,
     whole: bool,
 ) -> list[Event]:
     """Score changes (the deltas this unit of work added), tier changes and hot leads,
     each with the contact as subscription filters see it after the change (read whole
     here when `place` did not)."""
-    moved = {cid: uow.contacts.moved.pop(cid, 0) for cid in placed}
+    moved = {cid: scores.get(cid, 0) for cid in placed}
     views = {
         cid: view for cid, (was, new, view) in placed.items() if moved[cid] or was.tier != new.tier
     }
@@ -277,9 +224,9 @@ async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = Fals
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
         if fit:
-            await after_change(uow, ids, now, attributes=True)
+            uow.contacts.touch(ids, now, attributes=True)
         else:
-            await after_rules_change(uow, ids, now)
+            uow.contacts.rules_changed(ids[0], ids[-1], now)
 
     return await in_chunks(uows, work)
 
@@ -288,7 +235,7 @@ async def place_unplaced(uows: UnitOfWorkFactory, now: datetime) -> int:
     """Give a tier and segment to contacts that have none (e.g. after upgrading)."""
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
-        await retier(uow, ids, now)
+        uow.contacts.touch(ids, now)
 
     return await in_chunks(uows, work, unplaced_only=True)
 

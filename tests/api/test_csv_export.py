@@ -8,9 +8,9 @@ import json
 import shutil
 from urllib.parse import quote
 
+from api.bootstrap import unit_of_work_factory
 from domain.csv_rows import IMPORT_FIELDS
 from persistence.db import Database
-from persistence.unit_of_work import UnitOfWorkFactory
 from services import companies, csv_io, tags
 
 PEOPLE = (
@@ -155,7 +155,7 @@ async def test_an_export_imported_into_a_fresh_database_gives_the_same_contacts(
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite+aiosqlite:///{path}")
     try:
-        fresh = UnitOfWorkFactory(db)
+        fresh = unit_of_work_factory(db)
         await companies.create_company(fresh, {"name": "Acme Srl"}, clock())
         report = await csv_io.import_contacts(fresh, io.StringIO(exported, newline=""), clock())
         again = "".join([piece async for piece in csv_io.export_contacts(fresh, None, clock())])

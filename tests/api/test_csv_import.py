@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from persistence.repositories import ContactRepository
 from services import csv_io
 from tests.factories import gql
 
@@ -148,16 +149,16 @@ async def test_companies_are_found_by_name(client, write_key):
 async def test_a_database_error_half_way_stores_nothing(uows, clock, monkeypatch):
     monkeypatch.setattr(csv_io, "CHUNK", 10)
     calls = 0
-    real = csv_io.after_change
+    real = ContactRepository.insert_contacts
 
-    async def failing(uow, ids, now, **kwargs):
+    async def failing(self, items, now):
         nonlocal calls
         calls += 1
         if calls == 2:
             raise RuntimeError("database went away")
-        await real(uow, ids, now, **kwargs)
+        return await real(self, items, now)
 
-    monkeypatch.setattr(csv_io, "after_change", failing)
+    monkeypatch.setattr(ContactRepository, "insert_contacts", failing)
     lines = ["email\n", *(f"p{i}@x.it\n" for i in range(25))]
 
     with pytest.raises(RuntimeError):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from api.bootstrap import unit_of_work_factory
 from domain.contacts import Contact
 from domain.pagination import Direction, PageRequest
 from persistence.db import Database, migrate
@@ -36,7 +37,7 @@ def demo_url(tmp_path: Path) -> str:
 async def uows(demo_url: str) -> AsyncIterator[UnitOfWorkFactory]:
     db = Database(demo_url)
     try:
-        yield UnitOfWorkFactory(db)
+        yield unit_of_work_factory(db)
     finally:
         await db.dispose()
 
@@ -98,8 +99,8 @@ async def test_the_same_seed_gives_the_same_sample(tmp_path: Path) -> None:
     for name in ("a.db", "b.db"):
         db = Database(await asyncio.to_thread(_migrated, tmp_path / name))
         try:
-            await load_demo(UnitOfWorkFactory(db), NOW, contacts=60, companies=8, seed=7)
-            everyone = await _all_contacts(UnitOfWorkFactory(db))
+            await load_demo(unit_of_work_factory(db), NOW, contacts=60, companies=8, seed=7)
+            everyone = await _all_contacts(unit_of_work_factory(db))
         finally:
             await db.dispose()
         samples.append([(c.email, c.phone, c.job_title, c.city) for c in everyone])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from api.bootstrap import unit_of_work_factory
 from persistence.db import Database
 from persistence.unit_of_work import UnitOfWorkFactory
 from services.demo import load_demo
@@ -43,7 +44,7 @@ def stream_url(tmp_path: Path, sqlite_template: Path) -> str:
 async def uows(stream_url: str) -> AsyncIterator[UnitOfWorkFactory]:
     db = Database(stream_url)
     try:
-        factory = UnitOfWorkFactory(db)
+        factory = unit_of_work_factory(db)
         await load_demo(factory, NOW, contacts=120, companies=12, seed=7)
         yield factory
     finally:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.bootstrap import unit_of_work_factory
 from domain.errors import CursorExpired, InvalidInput
 from domain.events import Event, EventType
 from persistence.db import Database
-from persistence.unit_of_work import UnitOfWorkFactory
 from services import live
 from services.interactions import InteractionInput, record_interactions
 
@@ -38,13 +38,13 @@ def opens(*emails: str) -> list[InteractionInput]:
 
 
 async def logged(db: Database) -> list[Event]:
-    async with UnitOfWorkFactory(db)() as uow:
+    async with unit_of_work_factory(db)() as uow:
         return await uow.events.after(0, 10_000)
 
 
 async def test_a_recorded_interaction_logs_its_events_and_publishes_them_after_commit(db):
     spy = Spy()
-    await record_interactions(UnitOfWorkFactory(db, publish=spy), opens("a@x.it"), NOW)
+    await record_interactions(unit_of_work_factory(db, publish=spy), opens("a@x.it"), NOW)
     events = await logged(db)
     assert [e.type for e in events] == [EventType.INTERACTION, EventType.SCORE_CHANGED,
                                         EventType.TIER_CHANGED]  # fmt: skip
@@ -54,7 +54,7 @@ async def test_a_recorded_interaction_logs_its_events_and_publishes_them_after_c
 
 async def test_a_unit_of_work_that_rolls_back_logs_and_publishes_nothing(db):
     spy = Spy()
-    uows = UnitOfWorkFactory(db, publish=spy)
+    uows = unit_of_work_factory(db, publish=spy)
     with pytest.raises(RuntimeError):
         async with uows(write=True) as uow:
             uow.events.add([Event(EventType.INTERACTION, 1, {"points": 1}, NOW)])
@@ -65,7 +65,7 @@ async def test_a_unit_of_work_that_rolls_back_logs_and_publishes_nothing(db):
 
 async def test_a_commit_that_fails_publishes_nothing(db, monkeypatch):
     spy = Spy()
-    uows = UnitOfWorkFactory(db, publish=spy)
+    uows = unit_of_work_factory(db, publish=spy)
 
     async def failing_commit(self: object) -> None:
         raise ConnectionError("the database went away at commit")
@@ -80,7 +80,7 @@ async def test_a_commit_that_fails_publishes_nothing(db, monkeypatch):
 
 
 async def test_pruning_keeps_cursors_growing_and_expires_older_resumes(db):
-    uows = UnitOfWorkFactory(db)
+    uows = unit_of_work_factory(db)
     await record_interactions(uows, opens("a@x.it", "b@x.it"), NOW)
     first = await logged(db)
     removed = await live.prune(uows, NOW + timedelta(days=8), timedelta(days=7))
@@ -93,7 +93,7 @@ async def test_pruning_keeps_cursors_growing_and_expires_older_resumes(db):
 
 
 async def test_a_cursor_ahead_of_the_log_or_not_a_number_is_bad_input(db):
-    uows = UnitOfWorkFactory(db)
+    uows = unit_of_work_factory(db)
     with pytest.raises(InvalidInput):
         await live.check_resume(uows, 10)
     for raw in ("abc", "-1", "1.5"):

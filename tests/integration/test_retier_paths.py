@@ -1,7 +1,8 @@
-"""Re-tiering after a policy change set-based (`services.tiers.after_rules_change`: SQL places
-everyone, only movers come back to Python, only lists that read tier, segment or lead status
-are decided) leaves exactly what the per-contact path (`after_change`: every contact placed in
-Python, every list decided) leaves: the same contacts, change log, list members and events.
+"""Re-tiering after a policy change set-based (`uow.contacts.rules_changed`, settled by
+`services.settle`: SQL places everyone, only movers come back to Python, only lists that read
+tier, segment or lead status are decided) leaves exactly what the per-contact path
+(`uow.contacts.touch`: every contact placed in Python, every list decided) leaves: the same
+contacts, change log, list members and events.
 
 Generated contacts with ledgers, interactions and pinned statuses, dynamic lists of any filter
 and tier policies; both paths run on the same data in one transaction, each inside a savepoint
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from api.bootstrap import unit_of_work_factory
 from domain.errors import InvalidInput
 from domain.filters import ContactFilter, validate_filter
 from domain.lists import ListKind
@@ -26,8 +28,8 @@ from domain.tiers import validate_tier_policy
 from persistence.db import Database
 from persistence.filters_sql import contact_t
 from persistence.tables import metadata
-from persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from services import tiers
+from persistence.unit_of_work import UnitOfWork
+from services.settle import settle
 from tests.integration.test_tier_agreement import _store, histories, policies
 from tests.strategies import LEAVES, NOW, contact_sets, filters
 
@@ -90,7 +92,7 @@ async def test_set_based_re_tier_leaves_what_the_per_contact_path_leaves(
     stamp = NOW - timedelta(microseconds=next(STAMPS))
     db = Database(database_url)
     try:
-        async with UnitOfWorkFactory(db)(write=True) as uow:  # rolled back: never committed
+        async with unit_of_work_factory(db)(write=True) as uow:  # rolled back: never committed
             await _store(uow.conn, contacts, entries, interactions, pinned)
             for i, where in enumerate(wheres):
                 lid = await uow.lists.insert(f"list {i}", None, ListKind.DYNAMIC, where, stamp)
@@ -101,14 +103,17 @@ async def test_set_based_re_tier_leaves_what_the_per_contact_path_leaves(
             assert current is not None
             await uow.tiers.add_policy(replace(policy, version=current.version + 1), None, NOW)
             outcome = []
-            for settle in (tiers.after_change, tiers.after_rules_change):
+            for set_based in (False, True):
                 savepoint = await uow.conn.begin_nested()
                 first_event = len(uow.events.pending)
-                await settle(uow, ids, NOW)
+                if set_based:
+                    uow.contacts.rules_changed(ids[0], ids[-1], NOW)
+                else:
+                    uow.contacts.touch(ids, NOW)
+                await settle(uow)
                 outcome.append(await _state(uow, first_event))
                 await savepoint.rollback()
                 del uow.events.pending[first_event:]
-                uow.reacted = first_event
             per_contact, set_based = outcome
             assert set_based == per_contact
     finally:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from api.bootstrap import unit_of_work_factory
 from domain.decay import DecayPolicy, halving_delta
 from domain.scoring import RuleStatus, ScoringRule, award, day_bounds
 from persistence.db import Database
-from persistence.unit_of_work import UnitOfWorkFactory
 from services import ledger, rules
 from services.decay import run_decay
 from services.interactions import InteractionInput, record_interactions
@@ -167,7 +167,7 @@ async def test_score_equals_ledger_sum_and_the_pure_recomputation(
 ):
     await reset_database()
     db = Database(database_url)
-    uows = UnitOfWorkFactory(db)
+    uows = unit_of_work_factory(db)
     try:
         model = Model(await rules.list_rules(uows))
         now = START

@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
+from api.bootstrap import unit_of_work_factory
 from domain.contacts import FunnelStage, Source
 from domain.segments import Segment, SegmentScheme, validate_scheme
 from domain.tiers import Override, TierBand, TierPolicy, validate_tier_policy
 from persistence.db import Database
 from persistence.filters_sql import company_t, contact_t, contact_tag_t, tag_t
 from persistence.tables import metadata
-from persistence.unit_of_work import UnitOfWorkFactory
 from services.tiers import place
 from tests.integration.test_filter_agreement import _rows
 from tests.strategies import COMPANIES, LEAD_STATUSES, NOW, TAGS, contact_sets, filters
@@ -130,7 +130,7 @@ async def test_sql_and_python_place_every_contact_alike(
     entries, interactions, pinned = data.draw(histories(ids))
     db = Database(database_url)
     try:
-        async with UnitOfWorkFactory(db)(write=True) as uow:  # rolled back: never committed
+        async with unit_of_work_factory(db)(write=True) as uow:  # rolled back: never committed
             await _store(uow.conn, contacts, entries, interactions, pinned)
             in_sql = await uow.tiers.place_span(policy, scheme, NOW, 1, max(ids, default=0))
             in_python = await place(uow, ids, policy, scheme, NOW)

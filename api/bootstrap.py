@@ -1,0 +1,21 @@
+"""The composition root: the one place where the services' ports meet their concrete
+implementations. The app, the CLI, the benches and the tests build their units of work here,
+so every one of them settles its writes at commit (`services.settle`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from persistence.db import Database
+from persistence.unit_of_work import Publisher, UnitOfWorkFactory
+from services.settle import settle
+
+
+def unit_of_work_factory(
+    db: Database,
+    *,
+    publish: Publisher | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(db, publish=publish, clock=clock, settle=settle)
