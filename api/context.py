@@ -73,7 +73,7 @@ class Loaders:
         self.tag_contact_count = DataLoader(load_fn=load_tag_counts)
 
         async def load_contact_lists(ids: list[int]) -> list[list[ContactList]]:
-            found = await lists.lists_of_contacts(uows, ids, clock())
+            found = await lists.lists_of_contacts(uows, ids)
             return [found.get(i, []) for i in ids]
 
         self.contact_lists = DataLoader(load_fn=load_contact_lists)

@@ -19,17 +19,12 @@ from domain.automations import (
 )
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
-from persistence.base import Repository, fetch_plain
+from persistence.base import Repository, bump_definitions, definition_version
 from persistence.filters_sql import contact_t
 from persistence.tables import metadata
 
 automation_t: Table = metadata.tables["automation"]
 run_t: Table = metadata.tables["automation_run"]
-
-STAMP = (  # every write asks
-    "SELECT count(*), sum(id), max(updated_at) FROM automation "
-    f"WHERE status = '{AutomationStatus.ACTIVE.value}'"
-)
 
 
 def trigger_to_dict(trigger: Trigger) -> dict[str, Any]:
@@ -79,7 +74,9 @@ class AutomationRepository(Repository):
             **_values(*definition), "created_at": now, "updated_at": now,
         }  # fmt: skip
         stmt = insert(automation_t).values(values).returning(automation_t.c.id)
-        return int((await self.conn.execute(stmt)).scalar_one())
+        automation_id = int((await self.conn.execute(stmt)).scalar_one())
+        await bump_definitions(self.conn, "automations")
+        return automation_id
 
     async def update(
         self,
@@ -93,11 +90,13 @@ class AutomationRepository(Repository):
             changes["status"] = changes["status"].value
         stmt = update(automation_t).where(automation_t.c.id == automation_id).values(changes)
         await self.conn.execute(stmt)
+        await bump_definitions(self.conn, "automations")
 
     async def delete(self, automation_id: int) -> bool:
         result = await self.conn.execute(
             delete(automation_t).where(automation_t.c.id == automation_id)
         )
+        await bump_definitions(self.conn, "automations")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, automation_id: int) -> Automation | None:
@@ -115,9 +114,9 @@ class AutomationRepository(Repository):
         rows = await self._rows(select(automation_t).order_by(automation_t.c.id))
         return [automation_from_row(r) for r in rows]
 
-    async def stamp(self) -> tuple[Any, ...]:
-        """Changes whenever an active automation is added, changed or removed."""
-        return tuple((await fetch_plain(self.conn, STAMP))[0])
+    async def version(self) -> int:
+        """Bumped in the transaction of every automation definition change."""
+        return await definition_version(self.conn, "automations")
 
     async def log_runs(self, runs: Sequence[Mapping[str, Any]]) -> None:
         if runs:

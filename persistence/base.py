@@ -82,3 +82,25 @@ async def fetch_plain(
         if handle is not None:
             return list(handle.execute(text, params).fetchall())
     return list((await conn.exec_driver_sql(text, params)).all())
+
+
+VERSION_OF = {
+    "sqlite": "SELECT version FROM definition_version WHERE kind = ?",
+    "postgresql": "SELECT version FROM definition_version WHERE kind = $1",
+}
+BUMP = {
+    "sqlite": "UPDATE definition_version SET version = version + 1 WHERE kind = ?",
+    "postgresql": "UPDATE definition_version SET version = version + 1 WHERE kind = $1",
+}
+
+
+async def definition_version(conn: AsyncConnection, kind: str) -> int:
+    """The version of a kind of definitions (`lists`, `automations`): one-row read on
+    every write, so plain SQL."""
+    rows = await fetch_plain(conn, VERSION_OF, (kind,))
+    return int(rows[0][0]) if rows else 0
+
+
+async def bump_definitions(conn: AsyncConnection, kind: str) -> None:
+    """Called in the transaction that adds, changes or removes a definition of `kind`."""
+    await conn.exec_driver_sql(BUMP[conn.dialect.name], (kind,))

@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from persistence.base import Repository
+from persistence.list_repositories import stored_members
 from persistence.tables import metadata
 
 contact_t: Table = metadata.tables["contact"]
@@ -45,9 +46,10 @@ class KpiQueries(Repository):
         key = contact_t.c[column]
         return await self._counts([key], contact_t.c.created_at < window.end, window)
 
-    async def within(self, condition: ColumnElement[bool], window: Window) -> KpiCounts:
-        """Counts for the contacts matching `condition` (e.g. a list's membership)."""
-        found = await self._counts([], and_(condition, contact_t.c.created_at < window.end), window)
+    async def within(self, list_id: int, window: Window) -> KpiCounts:
+        """Counts for the members of a list."""
+        condition = and_(stored_members(list_id), contact_t.c.created_at < window.end)
+        found = await self._counts([], condition, window)
         return found.get(None, KpiCounts())
 
     async def _counts(

@@ -9,11 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     Table,
-    and_,
     bindparam,
     delete,
     exists,
-    func,
     insert,
     literal,
     not_,
@@ -26,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
 from domain.lists import ContactList, ListKind
-from persistence.base import Repository, fetch_plain
+from persistence.base import Repository, bump_definitions, definition_version, fetch_plain
 from persistence.filters_sql import compile_filter, contact_t
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
@@ -51,10 +49,6 @@ MEMBERS_OF_ONE = {
     "sqlite": "SELECT list_id FROM list_member WHERE contact_id = ?",
     "postgresql": "SELECT list_id FROM list_member WHERE contact_id = $1",
 }
-STAMP = (
-    "SELECT count(*), sum(id), max(updated_at) FROM contact_list "
-    f"WHERE kind = '{ListKind.DYNAMIC.value}'"
-)
 
 
 def list_from_row(row: Any) -> ContactList:
@@ -73,13 +67,6 @@ def stored_members(list_id: int) -> ColumnElement[bool]:
     return contact_t.c.id.in_(select(member_t.c.contact_id).where(member_t.c.list_id == list_id))
 
 
-def membership_condition(lst: ContactList, now: datetime) -> ColumnElement[bool]:
-    """Who is in the list now, as SQL: the compiled filter, or the stored members."""
-    if lst.kind is ListKind.DYNAMIC and lst.filter is not None:
-        return compile_filter(lst.filter, now)
-    return stored_members(lst.id)
-
-
 class ListRepository(Repository):
     async def insert(
         self,
@@ -95,6 +82,7 @@ class ListRepository(Repository):
             "created_at": now, "updated_at": now,
         }  # fmt: skip
         result = await self.conn.execute(insert(list_t).values(values).returning(list_t.c.id))
+        await bump_definitions(self.conn, "lists")
         return int(result.scalar_one())
 
     async def update(self, list_id: int, values: Mapping[str, Any], now: datetime) -> None:
@@ -104,10 +92,12 @@ class ListRepository(Repository):
             changes["filter"] = filter_to_dict(node) if node is not None else None
         stmt = update(list_t).where(list_t.c.id == list_id).values(**changes, updated_at=now)
         await self.conn.execute(stmt)
+        await bump_definitions(self.conn, "lists")
 
     async def delete(self, list_id: int) -> bool:
         await self.conn.execute(delete(member_t).where(member_t.c.list_id == list_id))
         result = await self.conn.execute(delete(list_t).where(list_t.c.id == list_id))
+        await bump_definitions(self.conn, "lists")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, list_id: int) -> ContactList | None:
@@ -144,10 +134,9 @@ class ListRepository(Repository):
             out[cid].add(lid)
         return out
 
-    async def stamp(self) -> tuple[Any, ...]:
-        """Changes whenever a dynamic list is added, changed or removed (one aggregate row;
-        plain SQL, as every write asks)."""
-        return tuple((await fetch_plain(self.conn, STAMP))[0])
+    async def version(self) -> int:
+        """Bumped in the transaction of every list definition change."""
+        return await definition_version(self.conn, "lists")
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""
@@ -182,17 +171,6 @@ class ListRepository(Repository):
         entered = [r.id for r in await self._rows(entering.order_by(contact_t.c.id).limit(limit))]
         left = [r.id for r in await self._rows(leaving.order_by(contact_t.c.id).limit(limit))]
         return entered, left
-
-    async def counts(self, lists: Sequence[ContactList], now: datetime) -> dict[int, int]:
-        out: dict[int, int] = {}
-        for lst in lists:
-            stmt = (
-                select(func.count())
-                .select_from(contact_t)
-                .where(and_(membership_condition(lst, now)))
-            )
-            out[lst.id] = int(await self._scalar(stmt))
-        return out
 
     async def store_all(self, lst: ContactList, now: datetime) -> None:
         """Stores every contact a dynamic list's filter selects now (set-based)."""

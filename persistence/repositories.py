@@ -25,7 +25,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from domain.auth import ApiKey, Scope
 from domain.changes import FIT_COLUMNS
@@ -45,6 +44,7 @@ from domain.tags import ContactTag, Tag
 from persistence.base import Repository, dense_span, enum_or_none, fetch_plain, plain
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
+from persistence.list_repositories import stored_members
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
 
@@ -322,11 +322,11 @@ class ContactRepository(Repository):
         after_id: int,
         limit: int,
         now: datetime,
-        within: ColumnElement[bool] | None = None,
+        within: int | None = None,
     ) -> list[tuple[Any, ...]]:
         """Up to `limit` contacts with id > `after_id`, in id order (keyset), as tuples of
         `columns`: contact columns, plus `company` (its name) and `tags` (codes, strongest
-        first). `within` narrows the filter further (e.g. a list's membership). Made for
+        first). `within` (a list id) keeps that list's members only. Made for
         writing out: timestamps come as ISO 8601 text in UTC and custom attributes as JSON
         text, as stored (decoding them and encoding them again cost more than the query)."""
         raw = {"created_at", "updated_at", "last_activity_at", "custom_attributes"}
@@ -339,7 +339,10 @@ class ContactRepository(Repository):
         stmt = select(*picked).select_from(
             contact_t.outerjoin(company_t, company_t.c.id == contact_t.c.company_id)
         )
-        for condition in (compile_filter(where, now) if where else None, within):
+        for condition in (
+            compile_filter(where, now) if where else None,
+            stored_members(within) if within is not None else None,
+        ):
             if condition is not None:
                 stmt = stmt.where(condition)
         stmt = stmt.where(contact_t.c.id > after_id).order_by(contact_t.c.id).limit(limit)
@@ -412,15 +415,15 @@ class ContactRepository(Repository):
         direction: Direction,
         page: PageRequest,
         now: datetime,
-        within: ColumnElement[bool] | None = None,
+        within: int | None = None,
     ) -> Page[Contact]:
-        """A page of contacts matching `where` (and `within`, e.g. a list's membership)."""
+        """A page of contacts matching `where` (members of the list `within` only, if given)."""
         key = CONTACT_SORTS[order]
         stmt = select(contact_t)
         if where is not None:
             stmt = stmt.where(compile_filter(where, now))
         if within is not None:
-            stmt = stmt.where(within)
+            stmt = stmt.where(stored_members(within))
         stmt = paginate_statement(stmt, key, contact_t.c.id, direction, page)
         rows = await self._rows(stmt)
         raw = build_page(rows, key, page, lambda r: r.id)
@@ -444,13 +447,13 @@ class ContactRepository(Repository):
         ]
 
     async def count(
-        self, where: ContactFilter | None, now: datetime, within: ColumnElement[bool] | None = None
+        self, where: ContactFilter | None, now: datetime, within: int | None = None
     ) -> int:
         stmt = select(func.count()).select_from(contact_t)
         if where is not None:
             stmt = stmt.where(compile_filter(where, now))
         if within is not None:
-            stmt = stmt.where(within)
+            stmt = stmt.where(stored_members(within))
         return int(await self._scalar(stmt))
 
 

@@ -384,3 +384,14 @@ class ErasureLogRow(SQLModel, table=True):
     contact_id: int = Field(index=True)
     erased_at: datetime = _at()
     by_key_id: int | None = None
+
+
+class DefinitionVersionRow(SQLModel, table=True):
+    """A counter per kind of definition (`lists`, `automations`), bumped in the transaction
+    that adds, changes or removes one: what every process's cache of parsed definitions is
+    keyed by, so no server keeps using a definition another server changed."""
+
+    __tablename__ = "definition_version"
+
+    kind: str = Field(primary_key=True, max_length=20)
+    version: int = 0

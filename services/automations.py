@@ -36,24 +36,21 @@ from domain.tags import Tag
 from persistence.automation_repositories import action_to_dict
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
-from services.stamped import ByStamp
+from services.versioned import ByVersion
 
 Definition = tuple[Trigger, ContactFilter | None, Sequence[Action]]
 
-_active_by_stamp: ByStamp[list[Automation]] = ByStamp()
+_active_by_version: ByVersion[list[Automation]] = ByVersion()
 
 
 async def _active(uow: UnitOfWork) -> list[Automation]:
     """Active automations, parsed once per set of definitions."""
-    stamp = await uow.automations.stamp()
-    if not stamp[0]:
-        return []
 
     async def build() -> list[Automation]:
         everything = await uow.automations.all()
         return [a for a in everything if a.status is AutomationStatus.ACTIVE]
 
-    return await _active_by_stamp.get(uow, stamp, build)
+    return await _active_by_version.get(uow, await uow.automations.version(), build)
 
 
 async def react(uow: UnitOfWork, happened: Sequence[Event], now: datetime, depth: int) -> None:

@@ -12,7 +12,6 @@ from domain.errors import Conflict, DomainError, InvalidInput, NotFound, check_b
 from domain.filters import ContactFilter, validate_filter
 from domain.lists import ContactList
 from domain.pagination import Direction, Page, PageRequest
-from persistence.list_repositories import membership_condition
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 
@@ -53,7 +52,7 @@ async def list_contacts(
     """A page of the contacts matching `where` (members of `in_list` only, if given)."""
     if where is not None:
         validate_filter(where)
-    within = membership_condition(in_list, now) if in_list is not None else None
+    within = in_list.id if in_list is not None else None
     async with uows() as uow:
         return await uow.contacts.page(where, order, direction, page, now, within)
 
@@ -64,7 +63,7 @@ async def count_contacts(
     now: datetime,
     in_list: ContactList | None = None,
 ) -> int:
-    within = membership_condition(in_list, now) if in_list is not None else None
+    within = in_list.id if in_list is not None else None
     async with uows() as uow:
         return await uow.contacts.count(where, now, within)
 

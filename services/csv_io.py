@@ -24,14 +24,13 @@ from domain import csv_rows
 from domain.csv_rows import Header, ParsedRow, RowProblem
 from domain.errors import InvalidInput, NotFound
 from domain.filters import ContactFilter, validate_filter
-from persistence.list_repositories import membership_condition
 from persistence.unit_of_work import UnitOfWork
 from services.chunks import CHUNK
 from services.contacts import count_contacts
 from services.ports import UnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from sqlalchemy.sql.elements import ColumnElement
+    pass
 
 Progress = Callable[[int], None]
 _ID = csv_rows.EXPORT_COLUMNS.index("id")
@@ -169,11 +168,11 @@ def export_contacts(
     where: ContactFilter | None,
     now: datetime,
     *,
-    within: ColumnElement[bool] | None = None,
+    within: int | None = None,
     chunk: int | None = None,
 ) -> AsyncIterator[str]:
-    """CSV text of every contact matching `where` (and the SQL condition `within`, e.g. a
-    list's membership), header first, then one piece per chunk. The filter is checked here,
+    """CSV text of every contact matching `where` (members of the list `within` only, if
+    given), header first, then one piece per chunk. The filter is checked here,
     before anything is streamed."""
     if where is not None:
         validate_filter(where)
@@ -184,7 +183,7 @@ async def _export(
     uows: UnitOfWorkFactory,
     where: ContactFilter | None,
     now: datetime,
-    within: ColumnElement[bool] | None,
+    within: int | None,
     chunk: int,
 ) -> AsyncIterator[str]:
     yield csv_rows.header_text()
@@ -213,5 +212,5 @@ async def export_selection(
         if in_list is None:
             raise NotFound(f"no list with id {list_id}", field="list")
     total = await count_contacts(uows, where, now, in_list)
-    within = membership_condition(in_list, now) if in_list is not None else None
+    within = in_list.id if in_list is not None else None
     return total, export_contacts(uows, where, now, within=within)

@@ -17,7 +17,6 @@ from enum import StrEnum
 
 from domain.errors import InvalidInput
 from persistence.kpi_queries import KpiCounts, KpiQueries, Window
-from persistence.list_repositories import membership_condition
 from services.ports import UnitOfWorkFactory
 
 DEFAULT_CONVERSION_TYPES = ("PURCHASE",)
@@ -77,7 +76,7 @@ async def kpis(
                 _row(
                     str(lst.id),
                     lst.name,
-                    await queries.within(membership_condition(lst, now), window),
+                    await queries.within(lst.id, window),
                 )
                 for lst in await uow.lists.all()
             ]

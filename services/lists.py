@@ -28,7 +28,7 @@ from domain.lists import (
 )
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
-from services.stamped import ByStamp
+from services.versioned import ByVersion
 
 MAX_MEMBERS_PER_CALL = 1000
 DRIFT_CHUNK = 1000
@@ -81,21 +81,18 @@ class Watched:
         return self.all
 
 
-_watched: ByStamp[Watched] = ByStamp()
+_watched: ByVersion[Watched] = ByVersion()
 
 
 async def watched(uow: UnitOfWork) -> Watched:
     """The dynamic lists and their predicates, parsed once per set of definitions (every
     write checks membership against every list, so it reads one aggregate row, not every
     filter)."""
-    stamp = await uow.lists.stamp()
-    if not stamp[0]:
-        return Watched([])
 
     async def build() -> Watched:
         return Watched(await uow.lists.all(ListKind.DYNAMIC))
 
-    return await _watched.get(uow, stamp, build)
+    return await _watched.get(uow, await uow.lists.version(), build)
 
 
 Changes = list[tuple[ContactView, set[int], set[int]]]
@@ -296,26 +293,19 @@ async def all_lists(uows: UnitOfWorkFactory, kind: ListKind | None = None) -> li
 
 
 async def lists_of_contacts(
-    uows: UnitOfWorkFactory, contact_ids: Sequence[int], now: datetime
+    uows: UnitOfWorkFactory, contact_ids: Sequence[int]
 ) -> dict[int, list[ContactList]]:
-    """The lists each contact is in now: dynamic lists by their predicate on the contact as
-    it is, static lists by stored membership."""
+    """The lists each contact is in: stored membership, the one truth that list pages,
+    counts, KPIs, exports and LIST_ENTERED / LIST_LEFT events read too (dynamic lists'
+    members are settled at every commit; those whose filters read the clock are caught up
+    by `refresh_clock_lists`)."""
     async with uows() as uow:
-        views = await _views(uow, contact_ids)
-        lists = await uow.lists.all()
-        stored = await uow.lists.memberships(list(views))
-    membership = Membership.of(lists, now)
-    by_id = {lst.id: lst for lst in lists}
-    out: dict[int, list[ContactList]] = {}
-    for cid in contact_ids:
-        view = views.get(cid)
-        if view is None:
-            out[cid] = []
-            continue
-        static = {lid for lid in stored.get(cid, set()) if by_id[lid].kind is ListKind.STATIC}
-        ids = membership.lists_of(view) | static
-        out[cid] = sorted((by_id[lid] for lid in ids), key=lambda lst: lst.name)
-    return out
+        lists = {lst.id: lst for lst in await uow.lists.all()}
+        stored = await uow.lists.memberships(list(contact_ids))
+    return {
+        cid: sorted((lists[lid] for lid in stored.get(cid, set())), key=lambda lst: lst.name)
+        for cid in contact_ids
+    }
 
 
 MAX_CLUSTERS = 1000
