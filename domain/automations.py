@@ -8,9 +8,10 @@ cascade stops at `MAX_CHAIN_DEPTH` and the run log says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from domain.contacts import ContactView
 from domain.errors import InvalidInput
@@ -224,3 +225,12 @@ def firings(
                     Firing(automation, event.contact_id, event.view, event.type.value, event.at)
                 )
     return out
+
+
+def trigger_to_dict(trigger: Trigger) -> dict[str, Any]:
+    return {k: (v.value if k == "kind" else v) for k, v in asdict(trigger).items()}
+
+
+def action_to_dict(action: Action) -> dict[str, Any]:
+    """An action as JSON-ready data (stored definitions, run logs)."""
+    return {k: (v.value if k == "kind" else v) for k, v in asdict(action).items()}

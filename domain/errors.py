@@ -24,6 +24,11 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class WriteConflict(Conflict):
+    """The database refused a write (e.g. a concurrent writer stored the same unique key
+    first); nothing of the transaction was kept, and trying again may succeed."""
+
+
 class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
 

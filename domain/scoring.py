@@ -212,3 +212,32 @@ def day_bounds(moment: datetime) -> tuple[datetime, datetime]:
     """The UTC day holding `moment` (daily caps count per UTC day)."""
     start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)
+
+
+def ledger_entry(
+    contact_id: int,
+    reason: LedgerReason,
+    label: str,
+    points: int,
+    at: datetime,
+    now: datetime,
+    **links: Any,
+) -> dict[str, Any]:
+    """One ledger entry as the ledger stores it; `links` may name rule_id, fit_rule_id,
+    interaction_id, detail, comment."""
+    row = {
+        "contact_id": contact_id,
+        "reason": reason.value,
+        "label": label,
+        "points": points,
+        "at": at,
+        "created_at": now,
+        "detail": None,
+        "rule_id": None,
+        "fit_rule_id": None,
+        "interaction_id": None,
+        "comment": None,
+    }
+    unknown = set(links) - set(row)
+    assert not unknown, unknown
+    return row | links

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,8 @@ from domain.automations import (
     AutomationStatus,
     Trigger,
     TriggerKind,
+    action_to_dict,
+    trigger_to_dict,
 )
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
@@ -25,14 +26,6 @@ from persistence.tables import metadata
 
 automation_t: Table = metadata.tables["automation"]
 run_t: Table = metadata.tables["automation_run"]
-
-
-def trigger_to_dict(trigger: Trigger) -> dict[str, Any]:
-    return {k: (v.value if k == "kind" else v) for k, v in asdict(trigger).items()}
-
-
-def action_to_dict(action: Action) -> dict[str, Any]:
-    return {k: (v.value if k == "kind" else v) for k, v in asdict(action).items()}
 
 
 def automation_from_row(row: Any) -> Automation:

@@ -3,14 +3,12 @@ and sums over a time window."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.kpis import KpiCounts, Window
 from persistence.base import Repository
 from persistence.list_repositories import stored_members
 from persistence.tables import metadata
@@ -18,25 +16,6 @@ from persistence.tables import metadata
 contact_t: Table = metadata.tables["contact"]
 interaction_t: Table = metadata.tables["interaction"]
 tier_change_t: Table = metadata.tables["tier_change"]
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
-    conversion_types: Sequence[str]
-    open_type: str
-    sent_type: str
-
-
-@dataclass
-class KpiCounts:
-    contacts: int = 0
-    score_sum: int = 0
-    converted: int = 0
-    opens: int = 0
-    sends: int = 0
-    tier_transitions: int = 0
 
 
 class KpiQueries(Repository):

@@ -107,34 +107,6 @@ def entry_from_row(row: Row[Any]) -> LedgerEntry:
     )
 
 
-def entry(
-    contact_id: int,
-    reason: LedgerReason,
-    label: str,
-    points: int,
-    at: datetime,
-    now: datetime,
-    **links: Any,
-) -> dict[str, Any]:
-    """One ledger row; `links` may name rule_id, fit_rule_id, interaction_id, detail, comment."""
-    row = {
-        "contact_id": contact_id,
-        "reason": reason.value,
-        "label": label,
-        "points": points,
-        "at": at,
-        "created_at": now,
-        "detail": None,
-        "rule_id": None,
-        "fit_rule_id": None,
-        "interaction_id": None,
-        "comment": None,
-    }
-    unknown = set(links) - set(row)
-    assert not unknown, unknown
-    return row | links
-
-
 class RuleRepository(Repository):
     async def find(
         self, group: str | None = None, status: str | None = None, kind: str | None = None

@@ -6,11 +6,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
+from sqlalchemy.exc import IntegrityError
+
 from domain.changes import Changes
+from domain.errors import WriteConflict
 from domain.events import Event
 from persistence.automation_repositories import AutomationRepository
 from persistence.db import Database
 from persistence.event_log import EventLog
+from persistence.kpi_queries import KpiQueries
 from persistence.lifecycle_repositories import LifecycleRepository
 from persistence.list_repositories import ListRepository
 from persistence.repositories import (
@@ -84,6 +88,7 @@ class UnitOfWork:
         self.lists = ListRepository(self.conn)
         self.automations = AutomationRepository(self.conn)
         self.lifecycle = LifecycleRepository(self.conn, changes)
+        self.kpis = KpiQueries(self.conn)
         return self
 
     def clock(self) -> datetime:
@@ -100,6 +105,11 @@ class UnitOfWork:
             await self.conn.close()
         finally:
             self._release()
+        if isinstance(exc, IntegrityError):  # services see the domain's error, not the driver's
+            raise WriteConflict(
+                "the write conflicted with stored data (e.g. a concurrent write of the same "
+                "key); nothing was stored, try again"
+            ) from exc
 
     def _release(self) -> None:
         if self._locked:

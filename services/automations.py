@@ -24,6 +24,7 @@ from domain.automations import (
     RunOutcome,
     Trigger,
     TriggerKind,
+    action_to_dict,
     condition_holds,
     firings,
     validate_automation,
@@ -33,7 +34,6 @@ from domain.events import Event, view_to_dict
 from domain.filters import ContactFilter, tag_codes
 from domain.lists import clean_description, clean_name
 from domain.tags import Tag
-from persistence.automation_repositories import action_to_dict
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 from services.versioned import ByVersion

@@ -10,8 +10,7 @@ from typing import Any
 
 from domain.decay import DecayPolicy, halving_delta, inactivity_penalty, validate_policy
 from domain.errors import InvalidInput
-from domain.scoring import LedgerReason
-from persistence.scoring_repositories import entry
+from domain.scoring import LedgerReason, ledger_entry
 from persistence.unit_of_work import UnitOfWork
 from services.chunks import in_chunks
 from services.ports import UnitOfWorkFactory
@@ -68,7 +67,9 @@ async def _decay_chunk(
         for detail, points in (("HALF_LIFE", halving), ("INACTIVITY", penalty)):
             if points:
                 label = f"decay: {detail.lower().replace('_', '-')} ({version})"
-                rows.append(entry(cid, LedgerReason.DECAY, label, points, now, now, detail=detail))
+                rows.append(
+                    ledger_entry(cid, LedgerReason.DECAY, label, points, now, now, detail=detail)
+                )
                 deltas[cid] = deltas.get(cid, 0) + points
     await uow.ledger.add(rows)
     await uow.contacts.add_scores(

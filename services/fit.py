@@ -13,8 +13,7 @@ from domain.fit import (
     fit_attributes,
     fit_breakdown,
 )
-from domain.scoring import LedgerReason
-from persistence.scoring_repositories import entry
+from domain.scoring import LedgerReason, ledger_entry
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 
@@ -50,7 +49,9 @@ async def refresh_fit(uow: UnitOfWork, contact_ids: Iterable[int], now: datetime
         for rule_id, delta in fit_adjustments(current.get(contact.id, {}), target).items():
             label = names.get(rule_id, "fit rule removed")
             entries.append(
-                entry(contact.id, LedgerReason.FIT, label, delta, now, now, fit_rule_id=rule_id)
+                ledger_entry(
+                    contact.id, LedgerReason.FIT, label, delta, now, now, fit_rule_id=rule_id
+                )
             )
             deltas[contact.id] = deltas.get(contact.id, 0) + delta
     await uow.ledger.add(entries)

@@ -13,11 +13,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from domain import events
 from domain.contacts import clean_attributes, normalise_email
-from domain.errors import DomainError, InvalidInput, NotFound, check_batch, parse_id
+from domain.errors import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    WriteConflict,
+    check_batch,
+    parse_id,
+)
 from domain.pagination import Page, PageRequest
 from domain.scoring import (
     Award,
@@ -28,9 +33,9 @@ from domain.scoring import (
     check_occurred_at,
     clean_interaction_type,
     day_bounds,
+    ledger_entry,
     normalise_page,
 )
-from persistence.scoring_repositories import entry
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 
@@ -115,7 +120,7 @@ async def record_interactions(
         try:
             results = await _record(uows, cleaned, now)
             break
-        except IntegrityError:
+        except WriteConflict:
             if attempt == RETRIES - 1:  # a concurrent writer kept winning the same keys
                 raise
     results.update({i: RecordResult(i, error=e) for i, e in errors.items()})
@@ -215,8 +220,8 @@ class _Batch:
         self.interaction_ids = dict(zip(self.fresh, ids, strict=True))
         await self.uow.ledger.add(
             [
-                entry(cid, LedgerReason.RULE, name, a.points, self.items[i].occurred_at, self.now,
-                      rule_id=a.rule_id, interaction_id=self.interaction_ids[i])
+                ledger_entry(cid, LedgerReason.RULE, name, a.points, self.items[i].occurred_at,
+                             self.now, rule_id=a.rule_id, interaction_id=self.interaction_ids[i])
                 for i, (cid, named) in self.recorded.items()
                 for a, name in named
             ]

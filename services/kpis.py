@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import InvalidInput
-from persistence.kpi_queries import KpiCounts, KpiQueries, Window
+from domain.kpis import KpiCounts, Window
 from services.ports import UnitOfWorkFactory
 
 DEFAULT_CONVERSION_TYPES = ("PURCHASE",)
@@ -70,7 +70,7 @@ async def kpis(
         raise InvalidInput("`to` must be after `from`", field="to")
     window = Window(start, end, conversion_types(), EMAIL_OPEN, EMAIL_SENT)
     async with uows() as uow:
-        queries = KpiQueries(uow.conn)
+        queries = uow.kpis
         if group is KpiGroup.LIST:
             return [
                 _row(

@@ -7,8 +7,7 @@ from datetime import datetime
 from domain.contacts import clean_text
 from domain.errors import InvalidInput, NotFound
 from domain.pagination import Page, PageRequest
-from domain.scoring import LedgerEntry, LedgerReason, check_points
-from persistence.scoring_repositories import entry
+from domain.scoring import LedgerEntry, LedgerReason, check_points, ledger_entry
 from services.ports import UnitOfWorkFactory
 
 
@@ -23,7 +22,7 @@ async def adjust_score(
         await uow.contacts.lock([contact_id])
         if await uow.contacts.get(contact_id) is None:
             raise NotFound(f"no contact with id {contact_id}", field="contactId")
-        row = entry(
+        row = ledger_entry(
             contact_id, LedgerReason.MANUAL, "manual adjustment", points, now, now, comment=text
         )
         await uow.ledger.add([row])

@@ -10,8 +10,7 @@ from typing import Any
 from domain.contacts import Contact
 from domain.duplicates import candidates
 from domain.errors import InvalidInput, NotFound
-from domain.scoring import LedgerReason
-from persistence.scoring_repositories import entry
+from domain.scoring import LedgerReason, ledger_entry
 from persistence.unit_of_work import UnitOfWork
 from services.ports import UnitOfWorkFactory
 
@@ -79,7 +78,7 @@ async def merge_contacts(
         await uow.lists.add_members(sorted({(lid, keep_id) for lid, _ in static}), now)
         await _fill(uow, keep, others, now)
         label = "merged " + ", ".join(f"#{m}" for m in merged)
-        await uow.ledger.add([entry(keep_id, LedgerReason.MERGE, label[:200], 0, now, now)])
+        await uow.ledger.add([ledger_entry(keep_id, LedgerReason.MERGE, label[:200], 0, now, now)])
         await uow.lifecycle.add_aliases(merged, keep_id, now)
         await uow.lifecycle.delete_contacts(merged)
         total = await uow.lifecycle.ledger_sum(keep_id)
