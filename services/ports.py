@@ -1,4 +1,5 @@
-"""What the use cases need from outside: units of work, a clock, a webhook sender."""
+"""What the use cases need from outside: units of work, a clock, a webhook sender, a
+GraphQL client."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from persistence.unit_of_work import UnitOfWork
 
@@ -38,3 +39,15 @@ class WebhookSenders(Protocol):
         """A sender for one run of the delivery worker, its requests bounded by the timeout;
         closed when the run ends."""
         ...
+
+
+class GraphQLClient(Protocol):
+    """A GraphQL server across the network, reached with one API key."""
+
+    async def execute(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The server's answer (`data`, `errors`). Raises ConnectionError when no server
+        answers (or it fails with a 5xx), ValueError when the answer is not a JSON object."""
+        ...
+
+
+GraphQLConnect = Callable[[str, str], GraphQLClient]  # (url, API key) -> a client
