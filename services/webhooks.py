@@ -34,8 +34,7 @@ from domain.webhooks import (
     headers,
     new_secret,
 )
-from persistence.unit_of_work import UnitOfWork
-from services.ports import Clock, UnitOfWorkFactory, WebhookSender, WebhookSenders
+from services.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookSender, WebhookSenders
 
 log = logging.getLogger("segmento.webhooks")
 _CLEANERS = {"name": clean_name, "url": clean_url, "event_types": clean_event_types,
