@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,8 +26,7 @@ from broadcaster._backends.base import BroadcastBackend
 from broadcaster._base import Event as Message
 from redis import asyncio as aioredis
 
-from domain.events import Event
-from persistence.event_log import event_from_wire, event_to_wire
+from domain.events import Event, EventType
 from services import live
 from services.ports import UnitOfWorkFactory
 
@@ -35,6 +35,22 @@ CHANNEL = "segmento.events"
 PAGE = 1000
 INLINE_EVENTS = 100
 Listener = Callable[[list[Event]], None]
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    """JSON-ready form published to other processes."""
+    return {"cursor": event.cursor, "type": event.type.value, "contact_id": event.contact_id,
+            "payload": event.payload, "at": event.at.isoformat()}  # fmt: skip
+
+
+def event_from_wire(data: dict[str, Any]) -> Event:
+    return Event(
+        EventType(data["type"]),
+        data["contact_id"],
+        data["payload"],
+        datetime.fromisoformat(data["at"]),
+        data["cursor"],
+    )
 
 
 class RedisBackend(BroadcastBackend):

@@ -116,6 +116,7 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from api.adapters.graphql_client import HttpGraphQLClient
     from services.demo import load_demo
     from services.demo_stream import StreamRefused, stream_demo
 
@@ -130,8 +131,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             print(summary, flush=True)
             if args.stream:  # through the server, so that its live subscribers see it all
                 sent = await stream_demo(
-                    uows, system_clock, args.url, args.rate, args.key, args.limit
-                )
+                    uows, system_clock, args.url, args.rate, args.key, args.limit,
+                    connect=HttpGraphQLClient,
+                )  # fmt: skip
                 print(f"demo stream: {sent} interactions recorded")
         finally:
             await db.dispose()

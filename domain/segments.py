@@ -39,6 +39,21 @@ def change_reason(scheme: SegmentScheme) -> str:
     return f"first matching segment of scheme v{scheme.version}"
 
 
+@dataclass(frozen=True)
+class TierChange:
+    """One line of a contact's tier history: its tier or segment (`kind` TIER or SEGMENT)
+    went from one value to another under a policy or scheme version, and why."""
+
+    id: int
+    contact_id: int
+    kind: str
+    from_value: str | None
+    to_value: str | None
+    version: int
+    reason: str
+    at: datetime
+
+
 def segment_tests(scheme: SegmentScheme, now: datetime) -> list[Predicate]:
     """The segments' filters compiled once, for placing many contacts."""
     return [predicate(segment.filter, now) for segment in scheme.segments]

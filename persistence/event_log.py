@@ -38,22 +38,6 @@ def event_from_row(row: Any) -> Event:
     return Event(EventType(row.type), row.contact_id, row.payload, row.created_at, row.cursor)
 
 
-def event_to_wire(event: Event) -> dict[str, Any]:
-    """JSON-ready form published to other processes."""
-    return {"cursor": event.cursor, "type": event.type.value, "contact_id": event.contact_id,
-            "payload": event.payload, "at": event.at.isoformat()}  # fmt: skip
-
-
-def event_from_wire(data: dict[str, Any]) -> Event:
-    return Event(
-        EventType(data["type"]),
-        data["contact_id"],
-        data["payload"],
-        datetime.fromisoformat(data["at"]),
-        data["cursor"],
-    )
-
-
 class EventLog(Repository):
     def __init__(self, conn: Any) -> None:
         super().__init__(conn)

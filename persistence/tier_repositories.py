@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from domain.codec import policy_from_dict, policy_to_dict, scheme_from_dict, sch
 from domain.contacts import Standing
 from domain.pagination import Page, PageRequest
 from domain.segments import SegmentScheme, change_reason
+from domain.segments import TierChange as TierChange  # (re-exported for services/tiers.py)
 from domain.tiers import TierPolicy
 from persistence.base import Repository, execute_plain_many
 from persistence.repositories import by_ids, ids_params
@@ -80,18 +80,6 @@ SET_TIER = (
         segment_version=bindparam("segment_version"),
     )
 )
-
-
-@dataclass(frozen=True)
-class TierChange:
-    id: int
-    contact_id: int
-    kind: str
-    from_value: str | None
-    to_value: str | None
-    version: int
-    reason: str
-    at: datetime
 
 
 def _change(row: Row[Any]) -> TierChange:

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +32,7 @@ from domain.pagination import Direction, PageRequest, decode_cursor
 from services import auth
 from services.contacts import list_contacts
 from services.interactions import MAX_BATCH, InteractionInput, record_interactions
-from services.ports import Clock, UnitOfWorkFactory
+from services.ports import Clock, GraphQLClient, GraphQLConnect, UnitOfWorkFactory
 
 log = logging.getLogger("segmento.demo")
 Recorder = Callable[[Sequence[InteractionInput]], Awaitable[None]]
@@ -175,12 +172,12 @@ class StreamRefused(Exception):
 class GraphQLRecorder:
     """Sends each batch to a server's `recordInteractions` (a write key is needed)."""
 
-    def __init__(self, url: str, key: str, timeout: float = 30.0) -> None:
-        self.url, self.key, self.timeout = url, key, timeout
+    def __init__(self, url: str, client: GraphQLClient) -> None:
+        self.url, self.client = url, client
 
     async def __call__(self, items: Sequence[InteractionInput]) -> None:
         variables = {"items": [self._variables(i) for i in items]}
-        answer = await asyncio.to_thread(self._post, RECORD, variables)
+        answer = await self._execute(RECORD, variables)
         errors = answer.get("errors") or []
         if errors:
             code = (errors[0].get("extensions") or {}).get("code", "ERROR")
@@ -194,7 +191,7 @@ class GraphQLRecorder:
     async def check(self) -> None:
         """Fails early, and plainly, when no server answers or the key is refused."""
         try:
-            answer = await asyncio.to_thread(self._post, CHECK, {})
+            answer = await self._execute(CHECK, {})
         except ConnectionError as error:
             raise StreamRefused(f"{error}: start the server first (make run)") from error
         errors = answer.get("errors") or []
@@ -210,30 +207,11 @@ class GraphQLRecorder:
             "idempotencyKey": item.idempotency_key,
         }  # fmt: skip
 
-    def _post(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": variables}).encode()
-        headers = {
-            "content-type": "application/json",
-            "accept": "application/json",
-            "authorization": f"Bearer {self.key}",
-        }
-        request = urllib.request.Request(self.url, body, headers, method="POST")
+    async def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return _json(response.read())
-        except urllib.error.HTTPError as error:
-            if error.code >= 500:
-                raise ConnectionError(f"{self.url} answered {error.code}") from error
-            return _json(error.read())
-        except (urllib.error.URLError, OSError) as error:
-            raise ConnectionError(f"no server answers at {self.url} ({error})") from error
-
-
-def _json(raw: bytes) -> dict[str, Any]:
-    data = json.loads(raw)
-    if not isinstance(data, Mapping):
-        raise StreamRefused("the server's answer is not a GraphQL response")
-    return dict(data)
+            return await self.client.execute(query, variables)
+        except ValueError as error:  # an answer, but not GraphQL
+            raise StreamRefused(str(error)) from error
 
 
 @contextlib.asynccontextmanager
@@ -256,14 +234,17 @@ async def stream_demo(
     key: str | None = None,
     limit: int | None = None,
     seed: int | None = None,
+    *,
+    connect: GraphQLConnect,
 ) -> int:
-    """Streams interactions of the database's contacts through the server at `url`, with
-    `key` or else a write key issued for the stream and revoked when it stops."""
+    """Streams interactions of the database's contacts through the server at `url` (reached
+    with `connect`), with `key` or else a write key issued for the stream and revoked when
+    it stops."""
     picker = InteractionPicker(await stream_contacts(uows, clock()), random.Random(seed))
     async with contextlib.AsyncExitStack() as stack:
         if key is None:
             key = await stack.enter_async_context(temporary_key(uows, clock))
-        recorder = GraphQLRecorder(url, key)
+        recorder = GraphQLRecorder(url, connect(url, key))
         await recorder.check()
         log.info("demo stream: %s interactions a second through %s; Ctrl-C stops it", rate, url)
         sent = await run_stream(recorder, picker, clock, rate, limit)

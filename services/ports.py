@@ -1,15 +1,144 @@
-"""What the use cases need from outside: units of work and a clock."""
+"""What the use cases need from outside: units of work, a clock, a webhook sender, a
+GraphQL client."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
 
-from persistence.unit_of_work import UnitOfWork
+from domain.events import Event
+from persistence.unit_of_work import UnitOfWork as _PersistenceUnitOfWork
+from services.repository_ports import (
+    ApiKeyRepository,
+    AutomationRepository,
+    CompanyRepository,
+    ContactRepository,
+    DecayPolicyRepository,
+    EventLog,
+    FitRuleRepository,
+    InteractionRepository,
+    LedgerRepository,
+    LifecycleRepository,
+    ListRepository,
+    RuleRepository,
+    TagRepository,
+    TierRepository,
+    WebhookRepository,
+)
 
-UnitOfWorkFactory = Callable[..., UnitOfWork]
 Clock = Callable[[], datetime]
+Publisher = Callable[[list[Event]], Awaitable[None]]  # events, after their commit
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+class UnitOfWork(Protocol):
+    """One transaction: `async with uows(write=True) as uow:`; nothing is kept unless
+    `commit()` is called inside the block. Repositories never commit."""
+
+    @property
+    def contacts(self) -> ContactRepository: ...
+    @property
+    def companies(self) -> CompanyRepository: ...
+    @property
+    def tags(self) -> TagRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def rules(self) -> RuleRepository: ...
+    @property
+    def fit_rules(self) -> FitRuleRepository: ...
+    @property
+    def interactions(self) -> InteractionRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def decay_policies(self) -> DecayPolicyRepository: ...
+    @property
+    def tiers(self) -> TierRepository: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+    @property
+    def lists(self) -> ListRepository: ...
+    @property
+    def automations(self) -> AutomationRepository: ...
+    @property
+    def lifecycle(self) -> LifecycleRepository: ...
+
+    # Used by services today, and not repositories. The re-placing bookkeeping (which
+    # moves into commit), and two seams to close: services/stamped.py keys its caches by
+    # the database (`db`), services/kpis.py builds persistence's KpiQueries on `conn`.
+    @property
+    def tag_changes(self) -> list[tuple[int, str, bool]]:
+        """(contact id, tag code, added?) changes of this unit, not yet turned into events."""
+        ...
+
+    reacted: int  # how many queued events automations have already looked at
+
+    @property
+    def db(self) -> object: ...
+    @property
+    def conn(self) -> Any: ...
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None:
+        """Appends the queued events, commits, and only then publishes them."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """`uows()` reads, `uows(write=True)` writes.
+
+    For now it still promises persistence's unit of work, which services' helpers are
+    annotated with; once they import `UnitOfWork` from here instead, it returns the
+    Protocol above (and this module imports nothing from persistence)."""
+
+    def __call__(self, *, write: bool = False) -> _PersistenceUnitOfWork: ...
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one webhook POST came to: the HTTP status (None when no answer came) and, unless
+    it is a 2xx, what went wrong, in one line."""
+
+    status_code: int | None
+    error: str | None = None
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """Failures are results, not exceptions (a TimeoutError may pass through)."""
+        ...
+
+
+class WebhookSenders(Protocol):
+    def open(self, timeout_seconds: float) -> AbstractAsyncContextManager[WebhookSender]:
+        """A sender for one run of the delivery worker, its requests bounded by the timeout;
+        closed when the run ends."""
+        ...
+
+
+class GraphQLClient(Protocol):
+    """A GraphQL server across the network, reached with one API key."""
+
+    async def execute(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The server's answer (`data`, `errors`). Raises ConnectionError when no server
+        answers (or it fails with a 5xx), ValueError when the answer is not a JSON object."""
+        ...
+
+
+GraphQLConnect = Callable[[str, str], GraphQLClient]  # (url, API key) -> a client

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.pagination import Page, PageRequest
 from domain.webhooks import (
@@ -36,8 +34,7 @@ from domain.webhooks import (
     headers,
     new_secret,
 )
-from persistence.unit_of_work import UnitOfWork
-from services.ports import Clock, UnitOfWorkFactory
+from services.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookSender, WebhookSenders
 
 log = logging.getLogger("segmento.webhooks")
 _CLEANERS = {"name": clean_name, "url": clean_url, "event_types": clean_event_types,
@@ -182,11 +179,11 @@ class DeliveryWorker:
         clock: Clock,
         settings: WorkerSettings | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        senders: WebhookSenders,
     ) -> None:
         self.uows, self.clock = uows, clock
         self.settings = settings or WorkerSettings()
-        self._transport = transport
+        self.senders = senders
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[None]] = {}
 
@@ -194,11 +191,11 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        async with self._client() as client:
+        async with self.senders.open(self.settings.timeout_seconds) as sender:
             try:
                 while True:
                     try:
-                        wait = await self._fill(client)
+                        wait = await self._fill(sender)
                     except Exception:  # e.g. the database is briefly away: look again later
                         log.exception("webhook worker could not look for due deliveries")
                         wait = self.settings.poll_seconds
@@ -208,18 +205,14 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Sends what is due now and waits for the attempts (tests, CLI). Returns how many."""
-        async with self._client() as client:
+        async with self.senders.open(self.settings.timeout_seconds) as sender:
             sent = 0
-            while (started := await self._claim_and_start(client)) > 0:
+            while (started := await self._claim_and_start(sender)) > 0:
                 sent += started
                 await asyncio.gather(*self._inflight.values())
             return sent
 
-    def _client(self) -> httpx.AsyncClient:
-        timeout = httpx.Timeout(self.settings.timeout_seconds)
-        return httpx.AsyncClient(timeout=timeout, transport=self._transport)
-
-    async def _fill(self, client: httpx.AsyncClient) -> float:
+    async def _fill(self, sender: WebhookSender) -> float:
         """Starts attempts for due deliveries while slots are free; returns how long to
         sleep before looking again (a completed attempt or a poke wakes it earlier)."""
         poll = self.settings.poll_seconds
@@ -232,9 +225,9 @@ class DeliveryWorker:
             return poll
         if due > now:
             return min(poll, (due - now).total_seconds())
-        return 0.0 if await self._claim_and_start(client) else poll
+        return 0.0 if await self._claim_and_start(sender) else poll
 
-    async def _claim_and_start(self, client: httpx.AsyncClient) -> int:
+    async def _claim_and_start(self, sender: WebhookSender) -> int:
         free = self.settings.concurrency - len(self._inflight)
         if free <= 0:
             return 0
@@ -243,7 +236,7 @@ class DeliveryWorker:
             batch = await uow.webhooks.claim_due(self.clock(), free, lease)
             await uow.commit()
         for item in batch:
-            task = asyncio.create_task(self._attempt(client, item))
+            task = asyncio.create_task(self._attempt(sender, item))
             self._inflight[item.id] = task
             task.add_done_callback(functools.partial(self._done, item.id))
         return len(batch)
@@ -258,9 +251,9 @@ class DeliveryWorker:
                 await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
 
-    async def _attempt(self, client: httpx.AsyncClient, item: Outgoing) -> None:
+    async def _attempt(self, sender: WebhookSender, item: Outgoing) -> None:
         at, started = self.clock(), time.monotonic()
-        status_code, error = await self._post(client, item, int(at.timestamp()))
+        status_code, error = await self._post(sender, item, int(at.timestamp()))
         duration = int((time.monotonic() - started) * 1000)
         attempt = DeliveryAttempt(item.attempts + 1, at, status_code, error, duration)
         try:
@@ -276,23 +269,19 @@ class DeliveryWorker:
                     attempt.describe(), status.value if status else "superseded")  # fmt: skip
 
     async def _post(
-        self, client: httpx.AsyncClient, item: Outgoing, timestamp: int
+        self, sender: WebhookSender, item: Outgoing, timestamp: int
     ) -> tuple[int | None, str | None]:
         """(status code, error): a 2xx is success; anything else is an error with its text."""
         body = item.body.encode()
         sent = headers(item.secret, item.id, item.event_type, body, timestamp)
         try:
             async with asyncio.timeout(self.settings.timeout_seconds):
-                async with client.stream("POST", item.url, content=body, headers=sent) as answer:
-                    if 200 <= answer.status_code < 300:
-                        return answer.status_code, None
-                    text = await _read_some(answer, 200)
-                    reason = f"HTTP {answer.status_code} {answer.reason_phrase}".strip()
-                    return answer.status_code, clip_error(f"{reason}: {text}" if text else reason)
+                result = await sender.post(item.url, body, sent)
         except TimeoutError:
             return None, f"no answer within {self.settings.timeout_seconds:g} s"
-        except Exception as error:  # refused, reset, TLS, a URL httpx cannot use…: a failure
+        except Exception as error:  # a sender should answer with a result; still a failure
             return None, clip_error(f"{type(error).__name__}: {error}".rstrip(": "))
+        return result.status_code, None if result.error is None else clip_error(result.error)
 
     async def _drain(self) -> None:
         """Shutdown: attempts in flight get a moment to finish; the rest are cut short and
@@ -309,13 +298,3 @@ class DeliveryWorker:
             async with self.uows(write=True) as uow:
                 await uow.webhooks.release(cut)
                 await uow.commit()
-
-
-async def _read_some(response: httpx.Response, limit: int) -> str:
-    """The start of a response body, without reading a large one whole."""
-    data = b""
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) >= limit:
-            break
-    return " ".join(data[:limit].decode(errors="replace").split())

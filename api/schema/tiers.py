@@ -15,8 +15,8 @@ from domain.errors import InvalidInput
 from domain.filters import ContactFilter as DomainFilter
 from domain.segments import Segment as SegmentRecord
 from domain.segments import SegmentScheme as SchemeRecord
+from domain.segments import TierChange as TierChangeRecord
 from domain.tiers import CRITERIA, Override, TierBand, TierPolicy
-from persistence.tier_repositories import TierChange as TierChangeRecord
 
 _NESTED = {"all_of": "and", "any_of": "or", "not_": "not"}
 

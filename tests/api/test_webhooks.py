@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from api.adapters.http_webhooks import HttpWebhookSenders
 from domain.events import Event, EventType
 from domain.webhooks import DeliveryAttempt, RetryPolicy, verify
 from services.webhooks import DeliveryWorker, WorkerSettings
@@ -84,7 +85,7 @@ class Receiver:
 def worker(uows, clock, receiver, **settings) -> DeliveryWorker:
     policy = RetryPolicy(max_attempts=settings.pop("max_attempts", 8), base_seconds=30, jitter=0)
     return DeliveryWorker(uows, clock, WorkerSettings(policy, **settings),
-                          transport=httpx.MockTransport(receiver))  # fmt: skip
+                          senders=HttpWebhookSenders(transport=httpx.MockTransport(receiver)))  # fmt: skip
 
 
 async def test_an_admin_creates_a_webhook_and_sees_its_secret_only_once(client, admin_key):

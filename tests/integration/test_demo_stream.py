@@ -19,8 +19,10 @@ from persistence.unit_of_work import UnitOfWorkFactory
 from services.demo import load_demo
 from services.demo_stream import (
     IN_MARKET,
+    GraphQLRecorder,
     InteractionPicker,
     StreamContact,
+    StreamRefused,
     local_recorder,
     run_stream,
     stream_contacts,
@@ -113,3 +115,36 @@ async def test_a_stream_needs_contacts_and_a_positive_rate():
     picker = InteractionPicker([StreamContact(1, "a@demo.it")], random.Random(1))
     with pytest.raises(ValueError, match="rate"):
         await run_stream(local_recorder(None, clock), picker, clock, rate=0)  # type: ignore[arg-type]
+
+
+class FakeServer:
+    """A GraphQLClient that answers with what it is given."""
+
+    def __init__(self, *answers):
+        self.answers, self.sent = list(answers), []
+
+    async def execute(self, query, variables):
+        self.sent.append((query, variables))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def test_the_recorder_says_plainly_when_the_server_refuses_or_is_away():
+    item = InteractionPicker([StreamContact(1, "a@demo.it")], random.Random(1)).next(NOW)
+    url = "http://s/graphql"
+    refused = {"data": {"recordInteractions": {"errorCount": 1, "results": [
+        {"error": {"message": "no contact with email a@demo.it"}}]}}}  # fmt: skip
+    not_graphql = ValueError("the server's answer is not a GraphQL response")
+    accepted = {"data": {"recordInteractions": {"errorCount": 0, "results": [{"error": None}]}}}
+
+    with pytest.raises(StreamRefused, match="refused an interaction: no contact"):
+        await GraphQLRecorder(url, FakeServer(refused))([item])
+    with pytest.raises(StreamRefused, match="not a GraphQL response"):
+        await GraphQLRecorder(url, FakeServer(not_graphql))([item])
+    with pytest.raises(StreamRefused, match="start the server first"):
+        await GraphQLRecorder(url, FakeServer(ConnectionError("no server answers"))).check()
+    server = FakeServer(accepted)
+    await GraphQLRecorder(url, server)([item])
+    assert server.sent[0][1]["items"][0]["email"] == "a@demo.it"

@@ -58,5 +58,21 @@ def test_resolvers_hold_no_sql(path):
     assert imported_roots(path) & {"sqlalchemy", "sqlmodel", "persistence"} == set()
 
 
+@pytest.mark.parametrize("path", sources("api/schema"), ids=lambda p: p.name)
+def test_schema_types_map_domain_objects_not_persistence_ones(path):
+    assert imported_roots(path) & {"sqlalchemy", "sqlmodel", "persistence"} == set()
+
+
+@pytest.mark.parametrize("path", sources("services"), ids=lambda p: p.name)
+def test_services_reach_the_network_only_through_ports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names}  # fmt: skip
+    modules |= {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}  # fmt: skip
+    network = {"httpx", "urllib.request", "http.client", "socket", "aiohttp", "requests"}
+    assert modules & network == set()
+
+
 def test_the_architecture_test_sees_the_domain():
     assert len(sources("domain")) >= 6
