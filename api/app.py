@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.bootstrap import unit_of_work_factory
 from api.adapters.http_webhooks import HttpWebhookSenders
+from api.bootstrap import unit_of_work_factory
 from api.bus import EventBus
 from api.dashboard import dashboard
 from api.export import export_endpoint

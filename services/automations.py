@@ -34,8 +34,7 @@ from domain.events import Event, view_to_dict
 from domain.filters import ContactFilter, tag_codes
 from domain.lists import clean_description, clean_name
 from domain.tags import Tag
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 from services.versioned import ByVersion
 
 Definition = tuple[Trigger, ContactFilter | None, Sequence[Action]]

@@ -12,8 +12,7 @@ from domain.errors import Conflict, DomainError, InvalidInput, NotFound, check_b
 from domain.filters import ContactFilter, validate_filter
 from domain.lists import ContactList
 from domain.pagination import Direction, Page, PageRequest
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_BATCH = 1000
 

@@ -24,10 +24,9 @@ from domain import csv_rows
 from domain.csv_rows import Header, ParsedRow, RowProblem
 from domain.errors import InvalidInput, NotFound
 from domain.filters import ContactFilter, validate_filter
-from persistence.unit_of_work import UnitOfWork
 from services.chunks import CHUNK
 from services.contacts import count_contacts
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     pass

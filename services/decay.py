@@ -11,9 +11,8 @@ from typing import Any
 from domain.decay import DecayPolicy, halving_delta, inactivity_penalty, validate_policy
 from domain.errors import InvalidInput
 from domain.scoring import LedgerReason, ledger_entry
-from persistence.unit_of_work import UnitOfWork
 from services.chunks import in_chunks
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("segmento.decay")
 

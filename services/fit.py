@@ -14,8 +14,7 @@ from domain.fit import (
     fit_breakdown,
 )
 from domain.scoring import LedgerReason, ledger_entry
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 async def list_fit_rules(uows: UnitOfWorkFactory) -> list[FitRule]:

@@ -10,8 +10,7 @@ from typing import Any
 from domain.contacts import clean_text
 from domain.errors import Conflict, NotFound
 from domain.fit import FitOperator, FitRule, validate_fit_rule
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 from services.rules import refuse_nulls
 from services.tiers import retier_all
 

@@ -22,8 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from domain.contacts import Contact
 from domain.duplicates import ERASED_DOMAIN, fold
 from domain.errors import NotFound
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 ERASED = "[erased]"
 

@@ -36,8 +36,7 @@ from domain.scoring import (
     ledger_entry,
     normalise_page,
 )
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_BATCH = 1000
 MAX_KEY = 200

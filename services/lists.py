@@ -26,8 +26,7 @@ from domain.lists import (
     clean_description,
     clean_name,
 )
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 from services.versioned import ByVersion
 
 MAX_MEMBERS_PER_CALL = 1000

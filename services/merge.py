@@ -11,8 +11,7 @@ from domain.contacts import Contact
 from domain.duplicates import candidates
 from domain.errors import InvalidInput, NotFound
 from domain.scoring import LedgerReason, ledger_entry
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_MERGE = 50
 MAX_CANDIDATES = 500

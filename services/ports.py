@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from domain.changes import Changes
 from domain.events import Event
-from persistence.unit_of_work import UnitOfWork as _PersistenceUnitOfWork
 from services.repository_ports import (
     ApiKeyRepository,
     AutomationRepository,
@@ -21,6 +21,7 @@ from services.repository_ports import (
     EventLog,
     FitRuleRepository,
     InteractionRepository,
+    KpiQueries,
     LedgerRepository,
     LifecycleRepository,
     ListRepository,
@@ -72,21 +73,21 @@ class UnitOfWork(Protocol):
     def automations(self) -> AutomationRepository: ...
     @property
     def lifecycle(self) -> LifecycleRepository: ...
-
-    # Used by services today, and not repositories. The re-placing bookkeeping (which
-    # moves into commit), and two seams to close: services/stamped.py keys its caches by
-    # the database (`db`), services/kpis.py builds persistence's KpiQueries on `conn`.
     @property
-    def tag_changes(self) -> list[tuple[int, str, bool]]:
-        """(contact id, tag code, added?) changes of this unit, not yet turned into events."""
+    def kpis(self) -> KpiQueries: ...
+
+    @property
+    def changes(self) -> Changes:
+        """What the writes touched, recorded by the repositories; read by the settle step
+        that `commit()` runs (services.settle)."""
         ...
 
-    reacted: int  # how many queued events automations have already looked at
+    @property
+    def db(self) -> object:
+        """The database this unit works on (what caches of parsed definitions key by)."""
+        ...
 
-    @property
-    def db(self) -> object: ...
-    @property
-    def conn(self) -> Any: ...
+    def clock(self) -> datetime: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -96,18 +97,15 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     async def commit(self) -> None:
-        """Appends the queued events, commits, and only then publishes them."""
+        """Settles what the writes touched, appends the queued events, commits, and only
+        then publishes them."""
         ...
 
 
 class UnitOfWorkFactory(Protocol):
-    """`uows()` reads, `uows(write=True)` writes.
+    """`uows()` reads, `uows(write=True)` writes."""
 
-    For now it still promises persistence's unit of work, which services' helpers are
-    annotated with; once they import `UnitOfWork` from here instead, it returns the
-    Protocol above (and this module imports nothing from persistence)."""
-
-    def __call__(self, *, write: bool = False) -> _PersistenceUnitOfWork: ...
+    def __call__(self, *, write: bool = False) -> UnitOfWork: ...
 
 
 @dataclass(frozen=True)

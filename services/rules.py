@@ -18,8 +18,7 @@ from domain.scoring import (
     clean_interaction_type,
     clean_rule_page,
 )
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 SYSTEM_EDITABLE = {"points", "status", "page", "daily_cap", "tag_code", "description"}
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from domain import events
 from domain.changes import Changes
 from domain.contacts import ContactView, Standing
-from persistence.unit_of_work import UnitOfWork
 from services import automations, lists, tiers
 from services.fit import refresh_fit
+from services.ports import UnitOfWork
 
 Placed = dict[int, tuple[Standing, Standing, ContactView]]
 CHUNK = 1000

@@ -8,8 +8,7 @@ from datetime import datetime
 from domain.contacts import clean_text
 from domain.errors import Conflict, NotFound
 from domain.tags import ContactTag, Tag, clean_tag_name, code_for
-from persistence.unit_of_work import UnitOfWork
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 async def list_tags(uows: UnitOfWorkFactory) -> list[Tag]:

@@ -17,6 +17,7 @@ from domain.filters import conditions_used
 from domain.pagination import Page, PageRequest
 from domain.segments import (
     SegmentScheme,
+    TierChange,
     change_reason,
     segment_for,
     segment_tests,
@@ -32,10 +33,8 @@ from domain.tiers import (
     override_tests,
     validate_tier_policy,
 )
-from persistence.tier_repositories import TierChange
-from persistence.unit_of_work import UnitOfWork
 from services.chunks import in_chunks
-from services.ports import UnitOfWorkFactory
+from services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 async def place(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from persistence.unit_of_work import UnitOfWork
+from services.ports import UnitOfWork
 
 T = TypeVar("T")
 LIMIT = 16  # versions kept per cache (several databases in tests; old ones are dropped)

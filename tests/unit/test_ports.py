@@ -118,7 +118,7 @@ def test_every_repository_member_services_use_is_in_its_port() -> None:
         if repo in _REPOSITORIES and not hasattr(_REPOSITORIES[repo], member)
     ]
     assert missing == [], "declare these in services/repository_ports.py"
-    assert {repo for repo, _ in used} - set(_REPOSITORIES) <= {"tag_changes"}
+    assert {repo for repo, _ in used} - set(_REPOSITORIES) <= {"changes"}  # not a repository
 
 
 def test_every_repository_of_the_unit_of_work_has_a_port(uow: concrete.UnitOfWork) -> None:
