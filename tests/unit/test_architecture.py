@@ -53,6 +53,36 @@ def test_services_never_import_the_api_layer(path):
     assert imported_roots(path) & {"api", "strawberry", "starlette"} == set()
 
 
+@pytest.mark.parametrize("path", sources("services"), ids=lambda p: p.name)
+def test_services_see_persistence_only_through_their_ports(path):
+    """No repository class, SQL expression, driver error or raw connection in a use case:
+    `services/ports.py` declares what they may use, `api/bootstrap.py` wires it."""
+    assert imported_roots(path) & {"persistence", "sqlalchemy", "sqlmodel", "asyncpg"} == set()
+
+
+def _names_called(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    called = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    return called
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sources("services") if p.name != "settle.py"], ids=lambda p: p.name
+)
+def test_no_service_settles_by_hand(path):
+    """The unit of work runs the settle step at commit; a service only writes (and, where
+    nothing it writes says so, declares what changed with `touch` / `rules_changed`)."""
+    assert {"settle", "take", "retier", "retier_span"} & _names_called(path) == set()
+    assert "services.settle" not in {
+        node.module for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("path", sources("api/resolvers"), ids=lambda p: p.name)
 def test_resolvers_hold_no_sql(path):
     assert imported_roots(path) & {"sqlalchemy", "sqlmodel", "persistence"} == set()
