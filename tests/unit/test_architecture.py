@@ -1,4 +1,4 @@
-"""The dependency rules of ARCHITECTURE.md, checked on the source itself."""
+"""The dependency rules of docs/ARCHITECTURE.md, checked on the source itself."""
 
 from __future__ import annotations
 
