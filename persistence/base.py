@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from operator import itemgetter
@@ -88,19 +89,23 @@ VERSION_OF = {
     "sqlite": "SELECT version FROM definition_version WHERE kind = ?",
     "postgresql": "SELECT version FROM definition_version WHERE kind = $1",
 }
+# The next version is the later of the old one + 1 and the time in microseconds: it only
+# grows, and never repeats a version of a database that was later restored to an older state
+# (a cache keyed by it cannot hand out definitions of another state).
 BUMP = {
-    "sqlite": "UPDATE definition_version SET version = version + 1 WHERE kind = ?",
-    "postgresql": "UPDATE definition_version SET version = version + 1 WHERE kind = $1",
+    "sqlite": "UPDATE definition_version SET version = max(version + 1, ?) WHERE kind = ?",
+    "postgresql": "UPDATE definition_version SET version = greatest(version + 1, $1) "
+    "WHERE kind = $2",
 }
 
 
 async def definition_version(conn: AsyncConnection, kind: str) -> int:
-    """The version of a kind of definitions (`lists`, `automations`): one-row read on
-    every write, so plain SQL."""
+    """The version of a kind of definitions (`lists`, `automations`, `tiers`): a one-row
+    read on every write, so plain SQL."""
     rows = await fetch_plain(conn, VERSION_OF, (kind,))
     return int(rows[0][0]) if rows else 0
 
 
 async def bump_definitions(conn: AsyncConnection, kind: str) -> None:
     """Called in the transaction that adds, changes or removes a definition of `kind`."""
-    await conn.exec_driver_sql(BUMP[conn.dialect.name], (kind,))
+    await conn.exec_driver_sql(BUMP[conn.dialect.name], (time.time_ns() // 1000, kind))

@@ -16,7 +16,12 @@ from domain.pagination import Page, PageRequest
 from domain.segments import SegmentScheme, change_reason
 from domain.segments import TierChange as TierChange  # (re-exported for services/tiers.py)
 from domain.tiers import TierPolicy
-from persistence.base import Repository, execute_plain_many
+from persistence.base import (
+    Repository,
+    bump_definitions,
+    definition_version,
+    execute_plain_many,
+)
 from persistence.repositories import by_ids, ids_params
 from persistence.scoring_repositories import id_page
 from persistence.tables import metadata
@@ -120,9 +125,15 @@ class TierRepository(Repository):
 
     async def add_policy(self, policy: TierPolicy, comment: str | None, now: datetime) -> None:
         await self._add(policy_t, policy.version, policy_to_dict(policy), comment, now)
+        await bump_definitions(self.conn, "tiers")
 
     async def add_scheme(self, scheme: SegmentScheme, comment: str | None, now: datetime) -> None:
         await self._add(scheme_t, scheme.version, scheme_to_dict(scheme), comment, now)
+        await bump_definitions(self.conn, "tiers")
+
+    async def version(self) -> int:
+        """Bumped in the transaction that adds a tier policy or segment scheme version."""
+        return await definition_version(self.conn, "tiers")
 
     async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(behavioural points, fit points) per contact."""

@@ -35,6 +35,7 @@ from domain.tiers import (
 )
 from services.chunks import in_chunks
 from services.ports import UnitOfWork, UnitOfWorkFactory
+from services.versioned import ByVersion
 
 
 async def place(
@@ -89,13 +90,23 @@ PLACEMENT_CONDITIONS = frozenset({"tier_in", "segment_in", "lead_status_in"})
 DATE_CONDITIONS = {"created_between", "last_activity_within_days", "last_activity_older_than_days"}
 
 
+_used: dict[int, tuple[TierPolicy, SegmentScheme, set[str]]] = {}
+
+
 def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:
-    """Every condition the policy's overrides and the scheme's segments read."""
+    """Every condition the policy's overrides and the scheme's segments read (remembered for
+    the last few policy objects: `_current` hands out the same ones until a new version)."""
+    found = _used.get(id(policy))
+    if found is not None and found[0] is policy and found[1] is scheme:
+        return found[2]
     used: set[str] = set()
     for node in [o.filter for o in policy.overrides if o.filter] + [
         s.filter for s in scheme.segments
     ]:
         used |= conditions_used(node)
+    if len(_used) > 16:
+        _used.clear()
+    _used[id(policy)] = (policy, scheme, used)
     return used
 
 
@@ -211,10 +222,18 @@ def _log(
             "version": version, "reason": reason[:300], "at": now}  # fmt: skip
 
 
+_current_by_version: ByVersion[tuple[TierPolicy, SegmentScheme]] = ByVersion()
+
+
 async def _current(uow: UnitOfWork) -> tuple[TierPolicy, SegmentScheme]:
-    policy, scheme = await uow.tiers.policy(), await uow.tiers.scheme()
-    assert policy is not None and scheme is not None, "migration 0003 seeds version 1 of both"
-    return policy, scheme
+    """The current policy and scheme, parsed once per version (every write places)."""
+
+    async def build() -> tuple[TierPolicy, SegmentScheme]:
+        policy, scheme = await uow.tiers.policy(), await uow.tiers.scheme()
+        assert policy is not None and scheme is not None, "migration 0003 seeds version 1"
+        return policy, scheme
+
+    return await _current_by_version.get(uow, await uow.tiers.version(), build)
 
 
 async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = False) -> int:

@@ -24,7 +24,8 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("kind", name=op.f("pk_definition_version")),
     )
-    op.bulk_insert(table, [{"kind": "lists", "version": 1}, {"kind": "automations", "version": 1}])
+    kinds = ("lists", "automations", "tiers")
+    op.bulk_insert(table, [{"kind": kind, "version": 1} for kind in kinds])
 
 
 def downgrade() -> None:
