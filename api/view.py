@@ -85,7 +85,12 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         """orjson; a live result shared by many subscribers is encoded once, not once per
         subscriber (only the operation id differs between their messages)."""
         payload = data.get("payload") if isinstance(data, dict) else None
-        if not (isinstance(payload, dict) and payload.keys() == {"data"} and payload["data"]):
+        if not (
+            isinstance(data, dict)
+            and isinstance(payload, dict)
+            and payload.keys() == {"data"}
+            and payload["data"]
+        ):
             return orjson.dumps(data).decode()
         shared = payload["data"]
         hit = self._encoded.get(id(shared))
@@ -93,7 +98,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             if len(self._encoded) >= 256:
                 del self._encoded[next(iter(self._encoded))]
             hit = self._encoded[id(shared)] = (shared, orjson.dumps(shared))
-        head = orjson.dumps({"id": data["id"], "type": data["type"]})  # type: ignore[index]
+        head = orjson.dumps({"id": data["id"], "type": data["type"]})
         return (head[:-1] + b',"payload":{"data":' + hit[1] + b"}}").decode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

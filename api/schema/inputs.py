@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -26,15 +26,18 @@ from domain.filters import ContactFilter as DomainFilter
 from domain.filters import DateRange, IntRange, TagPoints
 from domain.pagination import Direction
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 UNSET: Any = strawberry.UNSET
 _RENAMED = {"all_of": "and", "any_of": "or", "not_": "not"}
 
 
-def set_fields(obj: object, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def set_fields(obj: DataclassInstance, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields a client actually sent (UNSET ones are left out)."""
     return {
         f.name: getattr(obj, f.name)
-        for f in dataclasses.fields(obj)  # type: ignore[arg-type]
+        for f in dataclasses.fields(obj)
         if f.name not in skip and getattr(obj, f.name) is not strawberry.UNSET
     }
 
