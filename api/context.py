@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
-from strawberry.types import Info
+from strawberry.types import ExecutionResult, Info
 
 from domain.auth import Principal, Scope
 from domain.contacts import Company, Contact
 from domain.errors import Unauthenticated
+from domain.events import Event, EventSpec
 from domain.fit import FitRule
 from domain.lists import ContactList
 from domain.scoring import ScoringRule
@@ -79,6 +84,29 @@ class Loaders:
         self.contact_lists = DataLoader(load_fn=load_contact_lists)
 
 
+class LiveSource(Protocol):
+    """What a subscription resolver reads events from (`api.live` sets one per execution)."""
+
+    def events(self, spec: EventSpec, after: str | None) -> AsyncIterator[Event]: ...
+
+
+StreamKey = tuple[str | None, str | None, dict[str, Any] | None]
+"""(query, operation name, variables) of a streamed operation."""
+
+Results = AsyncGenerator[ExecutionResult, None]
+"""What a streamed operation yields (the schema enables no incremental delivery)."""
+
+
+class LiveStreams(Protocol):
+    """The live hub (`api.live.LiveHub`) as a WebSocket connection's operations use it."""
+
+    authorized: Callable[[Context], Awaitable[bool]]
+
+    def stream(
+        self, key_parts: StreamKey, context: Context, run: Callable[[Context], Results]
+    ) -> Results: ...
+
+
 @dataclass
 class Context:
     key_cache: KeyCache
@@ -86,13 +114,16 @@ class Context:
     clock: Clock
     loaders: Loaders
     request_id: str
+    request: Request | WebSocket
+    response: Response | WebSocket
     principal: Principal | None = None
     auth_problem: str | None = None
-    connection_params: Any = None
-    hub: Any = None  # api.live.LiveHub on WebSocket connections
-    request: Any = None
-    response: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None  # the key a WebSocket connected with, checked again on each result
+    connection_params: dict[str, object] | None = None  # connection_init payload (WebSocket)
+    hub: LiveStreams | None = None  # on WebSocket connections
+    live: LiveSource | None = None  # in a subscription's execution
+    request_error: str | None = None  # the code of a request error (HTTP status from it)
+    server_error: bool = False
 
     def require(self, scope: Scope, action: str) -> Principal:
         if self.principal is None:
@@ -100,5 +131,16 @@ class Context:
         self.principal.require(scope, action)
         return self.principal
 
+    def authenticated(self) -> Principal:
+        """The caller, for fields whose permission classes already required a key."""
+        return self.require(Scope.READ, "reading")
+
 
 AppInfo = Info[Context, None]
+
+
+def as_context(value: object) -> Context:
+    """The context Strawberry passes on as `Any` (the view always makes a Context)."""
+    if not isinstance(value, Context):
+        raise TypeError(f"expected the request's Context, got {type(value).__name__}")
+    return value

@@ -11,11 +11,22 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, GraphQLError, GraphQLSyntaxError
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    SubsequentIncrementalExecutionResult,
+)
+from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import StreamExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.context import as_context
 from domain.auth import Scope
 from domain.errors import DomainError, Forbidden, Unauthenticated
 
@@ -41,9 +52,11 @@ REQUEST_ERROR_STATUS = {
 }
 
 
-def _is_introspection_only(document: Any, operation_name: str | None) -> bool:
+def _is_introspection_only(document: DocumentNode | None, operation_name: str | None) -> bool:
+    if document is None:
+        return False
     for definition in document.definitions:
-        if getattr(definition, "operation", None) is None:
+        if not isinstance(definition, OperationDefinitionNode):
             continue
         if operation_name and definition.name and definition.name.value != operation_name:
             continue
@@ -56,9 +69,9 @@ def _is_introspection_only(document: Any, operation_name: str | None) -> bool:
 class OperationGuard(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
-        ctx = ec.context
+        ctx = as_context(ec.context)
         error: DomainError | None = None
-        method = getattr(ctx.request, "method", None)
+        method = ctx.request.method if isinstance(ctx.request, Request) else None
         if method == "GET" and ec.operation_type is not OperationType.QUERY:
             error = MethodNotAllowed("only queries may use GET; send mutations with POST")
         elif method is not None and ec.operation_type is OperationType.SUBSCRIPTION:
@@ -73,7 +86,7 @@ class OperationGuard(SchemaExtension):
             except (Unauthenticated, Forbidden) as refused:
                 error = refused
         if error is not None:
-            ctx.extra["request_error"] = error.code
+            ctx.request_error = error.code
             ec.result = ExecutionResult(
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
@@ -107,13 +120,14 @@ class ErrorPolicy(SchemaExtension):
         if result is not None and result.errors:
             result.errors = [self._format(error) for error in result.errors]
 
-    def on_stream_result(self, result: Any) -> None:  # type: ignore[override]
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         """Subscription results get the same codes (each result of the stream)."""
-        if getattr(result, "errors", None):
+        if not isinstance(result, SubsequentIncrementalExecutionResult) and result.errors:
             result.errors = [self._format(error) for error in result.errors]
+        yield
 
     def _format(self, error: GraphQLError) -> GraphQLError:
-        ctx = self.execution_context.context
+        ctx = as_context(self.execution_context.context)
         original = error.original_error
         if isinstance(original, DomainError):
             extensions = {"code": original.code}
@@ -123,7 +137,7 @@ class ErrorPolicy(SchemaExtension):
         if error.extensions and "code" in error.extensions:
             return error
         if isinstance(original, InvalidOperationTypeError):  # e.g. a query over graphql-ws
-            ctx.extra.setdefault("request_error", "BAD_REQUEST")
+            ctx.request_error = ctx.request_error or "BAD_REQUEST"
             message = (
                 f"{original.operation_type.value} operations are not accepted here; send "
                 "queries and mutations over HTTP (or graphql-transport-ws)"
@@ -131,7 +145,7 @@ class ErrorPolicy(SchemaExtension):
             return _rebuild(error, message, {"code": "BAD_REQUEST"})
         code, request_error = _code_for(error, self.validation_failed)
         if request_error:
-            ctx.extra.setdefault("request_error", code)
+            ctx.request_error = ctx.request_error or code
             return _rebuild(error, error.message, {"code": code})
         log.error(
             "unexpected error in %s (request %s)",
@@ -139,7 +153,7 @@ class ErrorPolicy(SchemaExtension):
             ctx.request_id,
             exc_info=original or error,
         )
-        ctx.extra["server_error"] = True
+        ctx.server_error = True
         return _rebuild(
             error,
             f"Internal server error; quote request id {ctx.request_id} when reporting it.",

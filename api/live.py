@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,10 +26,11 @@ import orjson
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
-from api.context import Context, Loaders
+from api.context import Context, LiveSource, Loaders, Results, StreamKey
 from domain.errors import InvalidInput
 from domain.events import Event, EventSpec
 from services import live as live_service
+from services.ports import UnitOfWorkFactory
 
 log = logging.getLogger("segmento.live")
 SLOW = "SLOW_CONSUMER"
@@ -71,14 +72,6 @@ class Member:
         return self.queue.popleft()
 
 
-class LiveSource:
-    """What a subscription resolver reads events from (set in the execution's context)."""
-
-    async def events(self, spec: EventSpec, after: str | None) -> AsyncIterator[Event]:
-        raise NotImplementedError
-        yield  # pragma: no cover
-
-
 class GroupFeed(LiveSource):
     """The leader's source: the events the group's task feeds it, one per execution."""
 
@@ -118,7 +111,9 @@ class Group:
     behind, it stops queueing and reads the missed events from the log instead, so a flood
     of events costs no memory and loses nothing."""
 
-    def __init__(self, hub: LiveHub, key: tuple[Any, ...], leader: Callable[[Context], Any]):
+    def __init__(
+        self, hub: LiveHub, key: tuple[Any, ...], leader: Callable[[Context], Results]
+    ) -> None:
         self.hub, self.key, self._leader = hub, key, leader
         self.members: set[Member] = set()
         self.spec: EventSpec | None = None
@@ -183,7 +178,7 @@ class Group:
 
     async def run(self, context: Context) -> None:
         feed = GroupFeed(self)
-        context = replace(context, extra={**context.extra, "live": feed})
+        context = replace(context, live=feed)
         stream = self._leader(context)
         pending = asyncio.ensure_future(anext(stream))
         try:
@@ -215,7 +210,12 @@ class Group:
 
 class LiveHub:
     def __init__(
-        self, uows: Any, *, buffer: int = 1000, inbox: int = 1000, last: Callable[[], int]
+        self,
+        uows: UnitOfWorkFactory,
+        *,
+        buffer: int = 1000,
+        inbox: int = 1000,
+        last: Callable[[], int],
     ) -> None:
         self.uows = uows
         self.last = last  # the newest cursor the bus has handed over
@@ -241,10 +241,10 @@ class LiveHub:
 
     async def stream(
         self,
-        key_parts: tuple[str | None, str | None, dict[str, Any] | None],
+        key_parts: StreamKey,
         context: Context,
-        run: Callable[[Context], AsyncGenerator[Any, None]],
-    ) -> AsyncGenerator[Any, None]:
+        run: Callable[[Context], Results],
+    ) -> Results:
         """One subscriber's results: its replay, then its group's live results, for as
         long as its key is not revoked."""
         if not await self.authorized(context):
@@ -303,7 +303,7 @@ REVOKED = ExecutionResult(
 
 
 def _fresh(context: Context, source: LiveSource | None) -> Context:
-    return replace(context, loaders=Loaders(context.uows), extra={**context.extra, "live": source})
+    return replace(context, loaders=Loaders(context.uows), live=source)
 
 
 def _slow(cursor: int, buffer: int) -> ExecutionResult:
@@ -316,7 +316,7 @@ def _slow(cursor: int, buffer: int) -> ExecutionResult:
 
 
 def live_source(context: Context) -> LiveSource:
-    source = context.extra.get("live")
-    if not isinstance(source, LiveSource):
+    source = context.live
+    if source is None:
         raise InvalidInput("subscriptions are served over WebSocket at /graphql")
     return source

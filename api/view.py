@@ -9,21 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.context import Context, Loaders
+from api.context import Context, LiveStreams, Loaders
 from api.errors import REQUEST_ERROR_STATUS
 from api.metrics import Metrics
 from services import auth, live
@@ -53,16 +55,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_task_exception(error)
 
 
+class SubResponse(Response):
+    """The response resolvers may add headers to; it knows the context that answered."""
+
+    context: Context | None = None
+
+
 class SegmentoGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(
         self,
-        schema: Any,
+        schema: BaseSchema,
         uows: UnitOfWorkFactory,
         clock: Clock,
         metrics: Metrics,
-        hub: Any = None,
+        hub: LiveStreams | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
@@ -77,7 +85,12 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         """orjson; a live result shared by many subscribers is encoded once, not once per
         subscriber (only the operation id differs between their messages)."""
         payload = data.get("payload") if isinstance(data, dict) else None
-        if not (isinstance(payload, dict) and payload.keys() == {"data"} and payload["data"]):
+        if not (
+            isinstance(data, dict)
+            and isinstance(payload, dict)
+            and payload.keys() == {"data"}
+            and payload["data"]
+        ):
             return orjson.dumps(data).decode()
         shared = payload["data"]
         hit = self._encoded.get(id(shared))
@@ -85,7 +98,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             if len(self._encoded) >= 256:
                 del self._encoded[next(iter(self._encoded))]
             hit = self._encoded[id(shared)] = (shared, orjson.dumps(shared))
-        head = orjson.dumps({"id": data["id"], "type": data["type"]})  # type: ignore[index]
+        head = orjson.dumps({"id": data["id"], "type": data["type"]})
         return (head[:-1] + b',"payload":{"data":' + hit[1] + b"}}").decode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -107,7 +120,15 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             # refused before any resolver reads them (e.g. no API key).
             await request.close()
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+    async def get_sub_response(self, request: Request | WebSocket) -> SubResponse:
+        sub_response = SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's own: unset
+        del sub_response.headers["content-length"]
+        return sub_response
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         context = Context(
             key_cache=self.key_cache,
             uows=self.uows,
@@ -117,8 +138,9 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
         )
+        if isinstance(response, SubResponse):
+            response.context = context
         if isinstance(request, Request):
-            response.segmento_context = context
             await self.authenticate(context, request.headers.get("authorization"))
         else:
             context.hub = self.hub
@@ -130,10 +152,10 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         connection_error on graphql-ws); read scope suffices for subscriptions. The
         connection_ack payload carries the log's newest cursor: subscribing with it as
         `after` misses nothing written since the connection opened."""
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization")
         await self.authenticate(context, header if isinstance(header, str) else None)
-        context.extra["token"] = bearer_token(header) if isinstance(header, str) else None
+        context.token = bearer_token(header) if isinstance(header, str) else None
         if context.principal is None and not isinstance(header, str):
             context.auth_problem = (
                 'an API key is required: send {"authorization": "Bearer <key>"} as the '
@@ -148,8 +170,9 @@ class SegmentoGraphQL(GraphQL[Context, None]):
     async def still_authorized(self, context: Context) -> bool:
         """Whether the key a WebSocket connected with still works (revocation is seen at
         once in this process, within the key cache's 5 s in others)."""
-        token = context.extra.get("token")
-        return bool(token) and await auth.authenticate(self.uows, token, self.key_cache) is not None
+        if not context.token:
+            return False
+        return await auth.authenticate(self.uows, context.token, self.key_cache) is not None
 
     async def authenticate(self, context: Context, header: str | None) -> None:
         token = bearer_token(header)
@@ -162,14 +185,14 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         if context.principal is None:
             context.auth_problem = "the API key is not valid or has been revoked"
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Request,
-        request_adapter: Any,
-        sub_response: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
         context: Context,
-        root_value: Any,
-        request_data: Any,
+        root_value: None,
+        request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Let every operation type through; `OperationGuard` answers GET mutations with 405."""
         try:
@@ -185,14 +208,19 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
 
-    def create_response(self, response_data: Any, sub_response: Any) -> Response:
-        context: Context | None = getattr(sub_response, "segmento_context", None)
-        code = context.extra.get("request_error") if context else None
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        context = sub_response.context if isinstance(sub_response, SubResponse) else None
+        code = context.request_error if context else None
         graphql_response = context is not None and wants_graphql_response(
             context.request.headers.get("accept", "")
         )
         if graphql_response and code and isinstance(response_data, dict):
-            response_data = {k: v for k, v in response_data.items() if k != "data"}
+            response_data = response_data.copy()
+            response_data.pop("data", None)
         self._count_errors(response_data)
         response = super().create_response(response_data, sub_response)
         if graphql_response:
@@ -204,8 +232,9 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             response.headers["allow"] = "POST"
         return response
 
-    def _count_errors(self, response_data: Any) -> None:
+    def _count_errors(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> None:
         for item in response_data if isinstance(response_data, list) else [response_data]:
-            for error in item.get("errors", ()):
-                code = (error.get("extensions") or {}).get("code", "UNKNOWN")
+            for error in item.get("errors") or ():
+                extensions = error.get("extensions") if isinstance(error, dict) else None
+                code = (extensions or {}).get("code", "UNKNOWN")
                 self.metrics.graphql_errors.labels(code).inc()

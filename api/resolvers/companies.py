@@ -35,7 +35,7 @@ async def company_list(
     return connection_from(
         found,
         Company.from_domain,
-        lambda: companies.count_companies(uows, name_contains),  # type: ignore[arg-type]
+        lambda: companies.count_companies(uows, name_contains),
     )
 
 
@@ -58,3 +58,20 @@ async def delete_company(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
     ctx = info.context
     await companies.delete_company(ctx.uows, parse_id(id, "company"), ctx.clock())
     return id
+
+
+@strawberry.type
+class CompanyQueries:
+    company: Company | None = strawberry.field(
+        resolver=company, description="null with a NOT_FOUND error when absent."
+    )
+    companies: Connection[Company] | None = strawberry.field(resolver=company_list)
+
+
+@strawberry.type
+class CompanyMutations:
+    create_company: Company | None = strawberry.field(resolver=create_company)
+    update_company: Company | None = strawberry.field(resolver=update_company)
+    delete_company: strawberry.ID | None = strawberry.field(
+        resolver=delete_company, description="Its contacts stay, without company."
+    )

@@ -7,14 +7,11 @@ from typing import Annotated
 import strawberry
 
 from api.context import AppInfo
-from api.schema.contact import Contact
+from api.schema.contact import Contact, contact_connection
 from api.schema.errors import ItemError
 from api.schema.inputs import ContactFilter, ContactInput, ContactOrder, ContactUpdateInput
-from api.schema.pagination import Connection, connection_from
+from api.schema.pagination import Connection
 from domain.errors import NotFound, parse_id
-from domain.filters import ContactFilter as DomainFilter
-from domain.lists import ContactList
-from domain.pagination import page_request
 from services import contacts
 
 
@@ -41,28 +38,6 @@ async def contact_list(
 ) -> Connection[Contact]:
     where = filter.to_domain() if filter else None
     return await contact_connection(info, where, order_by, (first, after, last, before))
-
-
-async def contact_connection(
-    info: AppInfo,
-    where: DomainFilter | None,
-    order_by: ContactOrder | None,
-    paging: tuple[int | None, str | None, int | None, str | None],
-    in_list: ContactList | None = None,
-) -> Connection[Contact]:
-    """A page of contacts (of one list, with `in_list`) as a connection; `paging` is
-    (first, after, last, before)."""
-    ctx, order = info.context, order_by or ContactOrder()
-    now = ctx.clock()
-    page = page_request(*paging, order.field.value)
-    found = await contacts.list_contacts(
-        ctx.uows, where, order.field.value, order.direction, page, now, in_list
-    )
-    return connection_from(
-        found,
-        Contact.from_domain,
-        lambda: contacts.count_contacts(ctx.uows, where, now, in_list),  # type: ignore[arg-type]
-    )
 
 
 async def create_contact(info: AppInfo, input: ContactInput) -> Contact:
@@ -106,7 +81,7 @@ async def upsert_contacts(
 ) -> UpsertContactsPayload:
     ctx = info.context
     results = await contacts.upsert_contacts(ctx.uows, [c.to_values() for c in items], ctx.clock())
-    items = [
+    payload = [
         UpsertContactResult(
             index=r.index,
             contact=Contact.from_domain(r.contact) if r.contact else None,
@@ -116,8 +91,39 @@ async def upsert_contacts(
         for r in results
     ]
     return UpsertContactsPayload(
-        results=items,
+        results=payload,
         created_count=sum(1 for r in results if r.contact and r.created),
         updated_count=sum(1 for r in results if r.contact and not r.created),
         error_count=sum(1 for r in results if r.error),
+    )
+
+
+@strawberry.type
+class ContactQueries:
+    contact: Contact | None = strawberry.field(
+        resolver=contact, description="null with a NOT_FOUND error when absent."
+    )
+    contact_by_email: Contact | None = strawberry.field(
+        resolver=contact_by_email,
+        description="Looked up by normalised email; null with NOT_FOUND when absent.",
+    )
+    contacts: Connection[Contact] | None = strawberry.field(
+        resolver=contact_list,
+        description="Contacts matching `filter`, in `orderBy` order, Relay-paginated (max 500).",
+    )
+
+
+@strawberry.type
+class ContactMutations:
+    create_contact: Contact | None = strawberry.field(
+        resolver=create_contact, description="CONFLICT if the email is taken."
+    )
+    update_contact: Contact | None = strawberry.field(resolver=update_contact)
+    delete_contact: strawberry.ID | None = strawberry.field(resolver=delete_contact)
+    upsert_contacts: UpsertContactsPayload | None = strawberry.field(
+        resolver=upsert_contacts,
+        description=(
+            "Create or update up to 1,000 contacts by normalised email. Valid items are stored "
+            "in one transaction; invalid ones are reported per item and store nothing."
+        ),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import cast
 
+import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
@@ -50,3 +51,17 @@ def _lines(upload: UploadFile | None, text: str | None) -> io.TextIOBase:
         return io.StringIO(text, newline="")
     assert upload is not None
     return io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
+
+
+@strawberry.type
+class ImportMutations:
+    import_contacts: ImportContactsPayload | None = strawberry.field(
+        resolver=import_contacts,
+        description=(
+            "Create or update contacts from CSV (an uploaded `file`, multipart, or `text`), "
+            "matched by normalised email. One transaction: good rows are stored and bad rows "
+            "reported by line; with `strict`, nothing is stored if any row is bad; a header "
+            "with an unknown column stores nothing. `dryRun` only reports. Rows equal to the "
+            "stored contact are left alone, so re-importing a file changes nothing."
+        ),
+    )

@@ -87,3 +87,39 @@ async def clusters(
     where = filter.to_domain() if filter is not None else None
     found = await lists.clusters(ctx.uows, [b.value for b in by], where, ctx.clock())
     return [Cluster(values=list(values), count=n, average_score=avg) for values, n, avg in found]
+
+
+@strawberry.type
+class ListQueries:
+    lists: list[ContactListType] | None = strawberry.field(
+        resolver=contact_lists, description="Saved lists by name (of `kind`, if given)."
+    )
+    contact_list: ContactListType | None = strawberry.field(
+        name="list", resolver=contact_list, description="null with a NOT_FOUND error when absent."
+    )
+    clusters: list[Cluster] | None = strawberry.field(
+        resolver=clusters,
+        description=(
+            "Contacts matching `filter` grouped by `by`: count and average score per group, "
+            "largest first (at most 1,000 groups)."
+        ),
+    )
+
+
+@strawberry.type
+class ListMutations:
+    create_list: ContactListType | None = strawberry.field(
+        resolver=create_list,
+        description="A dynamic list (a filter) or a static one (explicit members).",
+    )
+    update_list: ContactListType | None = strawberry.field(
+        resolver=update_list,
+        description="A new filter moves contacts in and out, with listMembershipChanged events.",
+    )
+    delete_list: strawberry.ID | None = strawberry.field(resolver=delete_list)
+    add_list_members: ContactListType | None = strawberry.field(
+        resolver=add_list_members, description="Static lists only; up to 1,000 ids."
+    )
+    remove_list_members: ContactListType | None = strawberry.field(
+        resolver=remove_list_members, description="Static lists only; up to 1,000 ids."
+    )

@@ -7,9 +7,11 @@ from typing import Annotated
 import strawberry
 
 from api.context import AppInfo
+from api.permissions import IsAdmin
 from api.schema.contact import Contact, load_contact
 from api.schema.enums import RuleGroupEnum, RuleKindEnum, RuleStatusEnum
 from api.schema.errors import ItemError
+from api.schema.fields import field
 from api.schema.scoring import DecayPolicy, DecayRun, FitRule, Interaction, ScoringRule
 from api.schema.scoring_inputs import (
     DecayPolicyInput,
@@ -19,7 +21,6 @@ from api.schema.scoring_inputs import (
     ScoringRuleInput,
     ScoringRuleUpdateInput,
 )
-from domain.auth import Scope
 from domain.errors import parse_id
 from services import contacts, decay, fit, interactions, ledger, rules
 from services import fit_rules as fit_rule_service
@@ -44,7 +45,7 @@ class RecordInteractionPayload:
     duplicate: bool = strawberry.field(description="The key was seen before; nothing changed.")
     contact_id: strawberry.Private[int]
 
-    @strawberry.field(description="The contact after the change.")
+    @field(description="The contact after the change.")
     async def contact(self, info: AppInfo) -> Contact:
         found = await _contact(info, self.contact_id)
         assert found is not None
@@ -61,7 +62,7 @@ class RecordInteractionResult:
     error: ItemError | None
     contact_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The contact after the batch.")
+    @field(description="The contact after the batch.")
     async def contact(self, info: AppInfo) -> Contact | None:
         return await _contact(info, self.contact_id)
 
@@ -73,7 +74,7 @@ class RecordInteractionsPayload:
     error_count: int
     raw: strawberry.Private[list[interactions.RecordResult]]
 
-    @strawberry.field(description="One per input item, in input order.")
+    @field(description="One per input item, in input order.")
     def results(self) -> list[RecordInteractionResult]:
         return [_result(r) for r in self.raw]
 
@@ -131,9 +132,9 @@ async def record_interactions(
 
 async def scoring_rules(
     info: AppInfo,
-    group: RuleGroupEnum | None = None,  # type: ignore[valid-type]
-    status: RuleStatusEnum | None = None,  # type: ignore[valid-type]
-    kind: RuleKindEnum | None = None,  # type: ignore[valid-type]
+    group: RuleGroupEnum | None = None,
+    status: RuleStatusEnum | None = None,
+    kind: RuleKindEnum | None = None,
 ) -> list[ScoringRule]:
     found = await rules.list_rules(info.context.uows, group, status, kind)
     return [ScoringRule.from_domain(r) for r in found]
@@ -145,7 +146,6 @@ async def scoring_rule(info: AppInfo, id: strawberry.ID) -> ScoringRule:
 
 async def create_scoring_rule(info: AppInfo, input: ScoringRuleInput) -> ScoringRule:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing scoring rules")
     return ScoringRule.from_domain(
         await rules.create_rule(ctx.uows, input.to_values(), ctx.clock())
     )
@@ -155,7 +155,6 @@ async def update_scoring_rule(
     info: AppInfo, id: strawberry.ID, input: ScoringRuleUpdateInput
 ) -> ScoringRule:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing scoring rules")
     rule_id = parse_id(id, "rule")
     return ScoringRule.from_domain(
         await rules.update_rule(ctx.uows, rule_id, input.to_values(), ctx.clock())
@@ -163,7 +162,6 @@ async def update_scoring_rule(
 
 
 async def delete_scoring_rule(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
-    info.context.require(Scope.ADMIN, "changing scoring rules")
     await rules.delete_rule(info.context.uows, parse_id(id, "rule"))
     return id
 
@@ -174,7 +172,6 @@ async def fit_rules(info: AppInfo) -> list[FitRule]:
 
 async def create_fit_rule(info: AppInfo, input: FitRuleInput) -> FitRule:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing fit rules")
     return FitRule.from_domain(
         await fit_rule_service.save_fit_rule(ctx.uows, None, input.to_values(), ctx.clock())
     )
@@ -182,7 +179,6 @@ async def create_fit_rule(info: AppInfo, input: FitRuleInput) -> FitRule:
 
 async def update_fit_rule(info: AppInfo, id: strawberry.ID, input: FitRuleUpdateInput) -> FitRule:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing fit rules")
     rule_id = parse_id(id, "fit rule")
     return FitRule.from_domain(
         await fit_rule_service.save_fit_rule(ctx.uows, rule_id, input.to_values(), ctx.clock())
@@ -191,7 +187,6 @@ async def update_fit_rule(info: AppInfo, id: strawberry.ID, input: FitRuleUpdate
 
 async def delete_fit_rule(info: AppInfo, id: strawberry.ID) -> strawberry.ID:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing fit rules")
     await fit_rule_service.delete_fit_rule(ctx.uows, parse_id(id, "fit rule"), ctx.clock())
     return id
 
@@ -200,7 +195,6 @@ async def adjust_score(
     info: AppInfo, contact_id: strawberry.ID, points: int, comment: str
 ) -> Contact:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "adjusting scores by hand")
     cid = parse_id(contact_id, "contact", "contactId")
     await ledger.adjust_score(ctx.uows, cid, points, comment, ctx.clock())
     return Contact.from_domain(await contacts.get_contact(ctx.uows, cid))
@@ -216,17 +210,88 @@ async def decay_policies(info: AppInfo) -> list[DecayPolicy]:
 
 async def update_decay_policy(info: AppInfo, input: DecayPolicyInput) -> DecayPolicy:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing the decay policy")
     policy = await decay.update_policy(ctx.uows, input.to_values(), ctx.clock())
     return DecayPolicy.from_domain(policy)
 
 
 async def run_decay(info: AppInfo) -> DecayRun:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "running decay")
     result = await decay.run_decay(ctx.uows, ctx.clock())
     return DecayRun(
         policy_version=result.policy_version,
         contacts_changed=result.contacts_changed,
         points=result.points,
+    )
+
+
+@strawberry.type
+class ScoringQueries:
+    scoring_rules: list[ScoringRule] | None = strawberry.field(
+        resolver=scoring_rules, description="Filtered by group, status and kind."
+    )
+    scoring_rule: ScoringRule | None = strawberry.field(resolver=scoring_rule)
+    fit_rules: list[FitRule] | None = strawberry.field(resolver=fit_rules)
+    decay_policy: DecayPolicy | None = strawberry.field(resolver=decay_policy)
+    decay_policies: list[DecayPolicy] | None = strawberry.field(
+        resolver=decay_policies, description="Every version, newest first."
+    )
+
+
+@strawberry.type
+class ScoringMutations:
+    record_interaction: RecordInteractionPayload | None = strawberry.field(
+        resolver=record_interaction,
+        description="Score one behaviour. Idempotent by idempotencyKey.",
+    )
+    record_interactions: RecordInteractionsPayload | None = strawberry.field(
+        resolver=record_interactions,
+        description=(
+            "Up to 1,000 interactions in one transaction; a result per item in input order. "
+            "Invalid items are reported and skipped; re-sending the batch changes nothing."
+        ),
+    )
+    create_scoring_rule: ScoringRule | None = strawberry.field(
+        resolver=create_scoring_rule,
+        permission_classes=[IsAdmin.doing("changing scoring rules")],
+        description="Admin.",
+    )
+    update_scoring_rule: ScoringRule | None = strawberry.field(
+        resolver=update_scoring_rule,
+        permission_classes=[IsAdmin.doing("changing scoring rules")],
+        description="Admin. Applies to interactions recorded from now on.",
+    )
+    delete_scoring_rule: strawberry.ID | None = strawberry.field(
+        resolver=delete_scoring_rule,
+        permission_classes=[IsAdmin.doing("changing scoring rules")],
+        description="Admin. SYSTEM rules cannot be deleted (FORBIDDEN): suspend them.",
+    )
+    create_fit_rule: FitRule | None = strawberry.field(
+        resolver=create_fit_rule,
+        permission_classes=[IsAdmin.doing("changing fit rules")],
+        description="Admin. Re-scores every contact's fit.",
+    )
+    update_fit_rule: FitRule | None = strawberry.field(
+        resolver=update_fit_rule,
+        permission_classes=[IsAdmin.doing("changing fit rules")],
+        description="Admin. Re-scores every contact's fit.",
+    )
+    delete_fit_rule: strawberry.ID | None = strawberry.field(
+        resolver=delete_fit_rule,
+        permission_classes=[IsAdmin.doing("changing fit rules")],
+        description="Admin. Takes its points back.",
+    )
+    adjust_score: Contact | None = strawberry.field(
+        resolver=adjust_score,
+        permission_classes=[IsAdmin.doing("adjusting scores by hand")],
+        description="Admin. A MANUAL ledger entry.",
+    )
+    update_decay_policy: DecayPolicy | None = strawberry.field(
+        resolver=update_decay_policy,
+        permission_classes=[IsAdmin.doing("changing the decay policy")],
+        description="Admin. Creates a new version.",
+    )
+    run_decay: DecayRun | None = strawberry.field(
+        resolver=run_decay,
+        permission_classes=[IsAdmin.doing("running decay")],
+        description="Admin. The scheduler also runs it.",
     )

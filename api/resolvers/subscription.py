@@ -13,6 +13,7 @@ import strawberry
 
 from api.context import AppInfo
 from api.live import live_source
+from api.permissions import IsReader
 from api.schema import events
 from api.schema.events import (
     AlertEvent,
@@ -22,6 +23,7 @@ from api.schema.events import (
     ScoreChangedEvent,
     TierChangedEvent,
 )
+from api.schema.fields import subscription
 from api.schema.inputs import ContactFilter
 from domain.errors import InvalidInput, parse_id
 from domain.events import EventSpec, EventType
@@ -41,7 +43,9 @@ def _filter(node: ContactFilter | None) -> DomainFilter | None:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Score changes of contacts matching `filter`.")
+    @subscription(
+        permission_classes=[IsReader], description="Score changes of contacts matching `filter`."
+    )
     async def score_changed(
         self,
         info: AppInfo,
@@ -56,7 +60,9 @@ class Subscription:
         async for event in live_source(info.context).events(spec, after):
             yield events.score_event(event)
 
-    @strawberry.subscription(description="Tier changes (into `toTiers`, if given).")
+    @subscription(
+        permission_classes=[IsReader], description="Tier changes (into `toTiers`, if given)."
+    )
     async def tier_changed(
         self,
         info: AppInfo,
@@ -67,12 +73,13 @@ class Subscription:
         tiers = frozenset(t.strip() for t in to_tiers) if to_tiers is not None else None
         spec = EventSpec(
             frozenset({EventType.TIER_CHANGED}), filter=_filter(filter), to_tiers=tiers
-        )  # type: ignore[arg-type]
+        )
         async for event in live_source(info.context).events(spec, after):
             yield events.tier_event(event)
 
-    @strawberry.subscription(
-        description="Contacts entering the top tier or reaching the policy's hotScore."
+    @subscription(
+        permission_classes=[IsReader],
+        description="Contacts entering the top tier or reaching the policy's hotScore.",
     )
     async def hot_leads(
         self,
@@ -83,7 +90,9 @@ class Subscription:
         async for event in live_source(info.context).events(spec, after):
             yield events.hot_event(event)
 
-    @strawberry.subscription(description="Everything that happens to one contact.")
+    @subscription(
+        permission_classes=[IsReader], description="Everything that happens to one contact."
+    )
     async def contact_activity(
         self,
         info: AppInfo,
@@ -96,7 +105,9 @@ class Subscription:
         async for event in live_source(info.context).events(spec, after):
             yield events.activity_event(event)
 
-    @strawberry.subscription(description="Contacts entering and leaving one list.")
+    @subscription(
+        permission_classes=[IsReader], description="Contacts entering and leaving one list."
+    )
     async def list_membership_changed(
         self,
         info: AppInfo,
@@ -108,7 +119,7 @@ class Subscription:
         async for event in live_source(info.context).events(spec, after):
             yield events.list_event(event)
 
-    @strawberry.subscription(description="Alerts raised by automations.")
+    @subscription(permission_classes=[IsReader], description="Alerts raised by automations.")
     async def alerts(
         self,
         info: AppInfo,

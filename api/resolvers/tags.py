@@ -50,3 +50,24 @@ async def remove_tag(info: AppInfo, contact_id: strawberry.ID, code: str) -> Con
     ctx, cid = info.context, parse_id(contact_id, "contact", "contactId")
     await tags.remove_tag(ctx.uows, cid, code, ctx.clock())
     return Contact.from_domain(await contacts.get_contact(ctx.uows, cid))
+
+
+@strawberry.type
+class TagQueries:
+    tags: list[Tag] | None = strawberry.field(resolver=tag_list, description="All tags by name.")
+    tag: Tag | None = strawberry.field(
+        resolver=tag, description="By code; null with a NOT_FOUND error when absent."
+    )
+
+
+@strawberry.type
+class TagMutations:
+    create_tag: Tag | None = strawberry.field(resolver=create_tag)
+    update_tag: Tag | None = strawberry.field(
+        resolver=update_tag, description="The code never changes."
+    )
+    delete_tag: str | None = strawberry.field(resolver=delete_tag)
+    assign_tag: Contact | None = strawberry.field(
+        resolver=assign_tag, description="Adds the tag, or one point if already held."
+    )
+    remove_tag: Contact | None = strawberry.field(resolver=remove_tag)

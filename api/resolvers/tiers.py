@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.context import AppInfo
+from api.permissions import IsAdmin
 from api.schema.tiers import (
     ContactMove,
     Count,
@@ -18,7 +19,6 @@ from api.schema.tiers import (
     TierPolicyInput,
     TierPolicyType,
 )
-from domain.auth import Scope
 from domain.pagination import page_request
 from services import dictionary, tiers
 
@@ -40,7 +40,6 @@ async def update_tier_policy(
     info: AppInfo, input: TierPolicyInput, comment: str | None = None
 ) -> TierPolicyType:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing the tier policy")
     policy = await tiers.update_policy(ctx.uows, input.to_domain(), comment, ctx.clock())
     return TierPolicyType.from_domain(policy)
 
@@ -49,7 +48,6 @@ async def update_segment_scheme(
     info: AppInfo, input: SegmentSchemeInput, comment: str | None = None
 ) -> SegmentScheme:
     ctx = info.context
-    ctx.require(Scope.ADMIN, "changing the segment scheme")
     scheme = await tiers.update_scheme(ctx.uows, input.to_domain(), comment, ctx.clock())
     return SegmentScheme.from_domain(scheme)
 
@@ -57,7 +55,6 @@ async def update_segment_scheme(
 async def restore_policy_version(info: AppInfo, kind: PolicyKind, version: int) -> int:
     """Returns the new version number (a copy of the restored one)."""
     ctx = info.context
-    ctx.require(Scope.ADMIN, "restoring a policy version")
     if kind is PolicyKind.TIER:
         return (await tiers.restore_policy(ctx.uows, version, ctx.clock())).version
     return (await tiers.restore_scheme(ctx.uows, version, ctx.clock())).version
@@ -115,3 +112,47 @@ async def segmentation_dictionary(
     info: AppInfo, format: DictionaryFormat = DictionaryFormat.JSON
 ) -> str:
     return await dictionary.render(info.context.uows, markdown=format is DictionaryFormat.MARKDOWN)
+
+
+@strawberry.type
+class TierQueries:
+    tier_policy: TierPolicyType | None = strawberry.field(
+        resolver=tier_policy, description="The current tier policy."
+    )
+    segment_scheme: SegmentScheme | None = strawberry.field(
+        resolver=segment_scheme, description="The current segment scheme."
+    )
+    policy_versions: list[PolicyVersion] | None = strawberry.field(
+        resolver=policy_versions, description="Every version, newest first."
+    )
+    simulate_tier_policy: Simulation | None = strawberry.field(
+        resolver=simulate_tier_policy,
+        description="Tier distribution now vs under a proposed policy. Writes nothing.",
+    )
+    simulate_segment_scheme: Simulation | None = strawberry.field(
+        resolver=simulate_segment_scheme,
+        description="Segment distribution now vs under a proposed scheme. Writes nothing.",
+    )
+    segmentation_dictionary: str | None = strawberry.field(
+        resolver=segmentation_dictionary,
+        description="Every rule, weight, threshold, override and segment, as JSON or Markdown.",
+    )
+
+
+@strawberry.type
+class TierMutations:
+    update_tier_policy: TierPolicyType | None = strawberry.field(
+        resolver=update_tier_policy,
+        permission_classes=[IsAdmin.doing("changing the tier policy")],
+        description="Admin. Creates the next version and re-tiers every contact.",
+    )
+    update_segment_scheme: SegmentScheme | None = strawberry.field(
+        resolver=update_segment_scheme,
+        permission_classes=[IsAdmin.doing("changing the segment scheme")],
+        description="Admin. Creates the next version and re-segments every contact.",
+    )
+    restore_policy_version: int | None = strawberry.field(
+        resolver=restore_policy_version,
+        permission_classes=[IsAdmin.doing("restoring a policy version")],
+        description="Admin. Makes an old version current again (as a new version).",
+    )

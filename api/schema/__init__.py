@@ -1,14 +1,20 @@
-"""Builds the Strawberry schema from the per-aggregate modules."""
+"""Builds the Strawberry schema from the per-aggregate modules.
+
+The dependency runs one way: resolvers import the types of this package, and none of these
+types imports a resolver. `build_schema` is the one place above both, so it takes the root
+types from `api.resolvers` when it runs, not when this package is imported (importing any
+type module first runs this `__init__`).
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import aclosing
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, get_operation_ast, parse
+from graphql import ASTValidationRule, GraphQLError, get_operation_ast, parse
 from graphql import OperationType as GraphQLOperationType
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,13 +25,12 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.context import Context, LiveStreams, Results, as_context
 from api.errors import ErrorPolicy, OperationGuard
 from api.live import REVOKED
-from api.resolvers.mutation import Mutation
-from api.resolvers.query import Query
-from api.resolvers.subscription import Subscription
 from api.settings import Settings
 
 CACHE_SIZE = 1000
@@ -45,10 +50,12 @@ class CachedParse(ParserCache):
 
 
 class SegmentoSchema(strawberry.Schema):
-    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         """Logging happens in `ErrorPolicy`, which knows client errors from server faults."""
 
-    async def stream(  # type: ignore[override]
+    async def stream(
         self,
         query: str | None,
         variable_values: dict[str, Any] | None = None,
@@ -57,28 +64,30 @@ class SegmentoSchema(strawberry.Schema):
         operation_name: str | None = None,
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
-    ) -> AsyncGenerator[Any, None]:
+    ) -> Results:
         """Subscriptions over WebSocket go through the live hub (shared executions)."""
         base = super().stream
-        hub = getattr(context_value, "hub", None)
+        context = as_context(context_value)
 
-        async def run(context: Any) -> AsyncGenerator[Any, None]:
+        async def run(context: Context) -> Results:
             results = await base(query, variable_values, context, root_value, operation_name,
                                  operation_extensions, allowed_operation_types)  # fmt: skip
             async with aclosing(results):
                 async for result in results:
+                    if not isinstance(result, ExecutionResult):  # no incremental delivery here
+                        raise TypeError(f"unexpected stream result {type(result).__name__}")
                     yield result
 
-        if hub is not None and not _is_subscription(query, operation_name):
-            return _unless_revoked(hub, context_value, run)
-        if hub is None:
-            return run(context_value)
-        return hub.stream((query, operation_name, variable_values), context_value, run)
+        if context.hub is None:
+            return run(context)
+        if not _is_subscription(query, operation_name):
+            return _unless_revoked(context.hub, context, run)
+        return context.hub.stream((query, operation_name, variable_values), context, run)
 
 
 async def _unless_revoked(
-    hub: Any, context: Any, run: Callable[[Any], AsyncGenerator[Any, None]]
-) -> AsyncGenerator[Any, None]:
+    hub: LiveStreams, context: Context, run: Callable[[Context], Results]
+) -> Results:
     """A query or mutation over WebSocket runs only while the connection's key is valid."""
     if not await hub.authorized(context):
         yield REVOKED
@@ -99,7 +108,7 @@ def _is_subscription(query: str | None, operation_name: str | None) -> bool:
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # Rule classes made once, so the validation cache sees the same rules on every request.
-    rules = [
+    rules: list[type[ASTValidationRule]] = [
         depth_validator(settings.max_query_depth, None, None),
         alias_validator(settings.max_aliases),
     ]
@@ -111,6 +120,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         OperationGuard,
         ErrorPolicy,
     ]
+    from api.resolvers.roots import Mutation, Query, Subscription
+
     return SegmentoSchema(
         query=Query,
         mutation=Mutation,

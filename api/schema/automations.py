@@ -8,8 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.schema.inputs import ContactFilter
-from api.schema.lists import filter_json
+from api.schema.inputs import ContactFilter, filter_json
 from domain.automations import (
     Action,
     ActionKind,
@@ -21,15 +20,19 @@ from domain.automations import (
 )
 from domain.errors import parse_id
 
-AutomationStatusEnum = strawberry.enum(AutomationStatus, name="AutomationStatus")
-TriggerKindEnum = strawberry.enum(TriggerKind, name="AutomationTriggerKind")
-ActionKindEnum = strawberry.enum(ActionKind, name="AutomationActionKind")
-RunOutcomeEnum = strawberry.enum(RunOutcome, name="AutomationRunOutcome")
+strawberry.enum(AutomationStatus, name="AutomationStatus")
+AutomationStatusEnum = AutomationStatus
+strawberry.enum(TriggerKind, name="AutomationTriggerKind")
+TriggerKindEnum = TriggerKind
+strawberry.enum(ActionKind, name="AutomationActionKind")
+ActionKindEnum = ActionKind
+strawberry.enum(RunOutcome, name="AutomationRunOutcome")
+RunOutcomeEnum = RunOutcome
 
 
 @strawberry.type(name="AutomationTrigger")
 class TriggerType:
-    kind: TriggerKindEnum  # type: ignore[valid-type]
+    kind: TriggerKindEnum
     threshold: int | None
     tag: str | None
     tier: str | None
@@ -39,7 +42,7 @@ class TriggerType:
 
 @strawberry.type(name="AutomationAction")
 class ActionType:
-    kind: ActionKindEnum  # type: ignore[valid-type]
+    kind: ActionKindEnum
     tag: str | None
     lead_status: str | None
     message: str | None
@@ -56,7 +59,7 @@ class AutomationType:
     id: strawberry.ID
     name: str
     description: str | None
-    status: AutomationStatusEnum  # type: ignore[valid-type]
+    status: AutomationStatusEnum
     trigger: TriggerType
     condition: JSON | None = strawberry.field(description="ContactFilter input shape.")
     actions: list[ActionType]
@@ -86,7 +89,7 @@ class AutomationRun:
     contact_id: strawberry.ID
     trigger: str
     depth: int = strawberry.field(description="0 for a direct trigger, n for the nth cascade.")
-    outcome: RunOutcomeEnum  # type: ignore[valid-type]
+    outcome: RunOutcomeEnum
     actions: JSON = strawberry.field(description="Each action with its result, in order.")
     at: datetime
 
@@ -101,7 +104,7 @@ class AutomationRun:
 
 @strawberry.input
 class AutomationTriggerInput:
-    kind: TriggerKindEnum  # type: ignore[valid-type]
+    kind: TriggerKindEnum
     threshold: int | None = strawberry.field(default=None, description="SCORE_CROSSED_*.")
     tag: str | None = strawberry.field(default=None, description="TAG_ADDED / TAG_REMOVED.")
     tier: str | None = strawberry.field(default=None, description="TIER_CHANGED (optional).")
@@ -116,7 +119,7 @@ class AutomationTriggerInput:
 
 @strawberry.input
 class AutomationActionInput:
-    kind: ActionKindEnum  # type: ignore[valid-type]
+    kind: ActionKindEnum
     tag: str | None = strawberry.field(default=None, description="ADD_TAG / REMOVE_TAG.")
     lead_status: str | None = strawberry.field(default=None, description="HOT, WARM or COLD.")
     message: str | None = strawberry.field(default=None, description="RAISE_ALERT.")
@@ -136,14 +139,14 @@ class AutomationInput:
     actions: list[AutomationActionInput]
     condition: ContactFilter | None = None
     description: str | None = None
-    status: AutomationStatusEnum = AutomationStatus.ACTIVE  # type: ignore[valid-type]
+    status: AutomationStatusEnum = AutomationStatus.ACTIVE
 
 
 @strawberry.input
 class AutomationUpdateInput:
     name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    status: AutomationStatusEnum | None = strawberry.UNSET  # type: ignore[valid-type]
+    status: AutomationStatusEnum | None = strawberry.UNSET
     trigger: AutomationTriggerInput | None = strawberry.field(
         default=strawberry.UNSET, description="Give trigger, condition and actions together."
     )

@@ -8,6 +8,7 @@ import strawberry
 
 from api.context import AppInfo
 from api.schema.enums import CompanyTypeEnum
+from api.schema.fields import field
 from domain.contacts import Company as CompanyRecord
 
 
@@ -15,7 +16,7 @@ from domain.contacts import Company as CompanyRecord
 class Company:
     id: strawberry.ID
     name: str
-    company_type: CompanyTypeEnum | None  # type: ignore[valid-type]
+    company_type: CompanyTypeEnum | None
     sector: str | None
     size: int | None = strawberry.field(description="Number of employees.")
     region: str | None
@@ -41,12 +42,12 @@ class Company:
             updated_at=c.updated_at,
         )
 
-    @strawberry.field(description="How many contacts work at this company.")
+    @field(description="How many contacts work at this company.")
     async def contact_count(self, info: AppInfo) -> int:
         count, _ = await info.context.loaders.company_stats.load(int(self.id))
         return count
 
-    @strawberry.field(description="The company's score: the sum of its contacts' scores.")
+    @field(description="The company's score: the sum of its contacts' scores.")
     async def score(self, info: AppInfo) -> int:
         _, total = await info.context.loaders.company_stats.load(int(self.id))
         return total

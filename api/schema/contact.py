@@ -12,14 +12,18 @@ from strawberry.scalars import JSON
 from api.context import AppInfo
 from api.schema.company import Company
 from api.schema.enums import ContactTypeEnum, FunnelStageEnum, LeadStatus, SourceEnum
+from api.schema.fields import field
+from api.schema.inputs import ContactOrder
 from api.schema.pagination import Connection, connection_from
 from api.schema.scoring import Interaction, ScoreEntry
 from api.schema.tag import ContactTag
 from api.schema.tiers import SegmentInfo, TierChange
 from domain.contacts import Contact as ContactRecord
 from domain.errors import InvalidInput
+from domain.filters import ContactFilter as DomainFilter
+from domain.lists import ContactList
 from domain.pagination import Page, PageRequest, page_request
-from services import interactions, ledger, tiers
+from services import contacts, interactions, ledger, tiers
 from services.ports import UnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -44,9 +48,9 @@ class Contact:
     last_name: str | None
     phone: str | None
     job_title: str | None
-    contact_type: ContactTypeEnum | None  # type: ignore[valid-type]
-    source: SourceEnum | None  # type: ignore[valid-type]
-    funnel_stage: FunnelStageEnum | None  # type: ignore[valid-type]
+    contact_type: ContactTypeEnum | None
+    source: SourceEnum | None
+    funnel_stage: FunnelStageEnum | None
     sector: str | None
     region: str | None
     city: str | None
@@ -82,7 +86,7 @@ class Contact:
             region=c.region,
             city=c.city,
             country=c.country,
-            custom_attributes=c.custom_attributes,
+            custom_attributes=JSON(c.custom_attributes),
             consent=Consent(email_marketing=c.consent_email, profiling=c.consent_profiling),
             score=c.score,
             tier=c.tier,
@@ -107,18 +111,18 @@ class Contact:
         company = await info.context.loaders.company.load(self.company_id)
         return Company.from_domain(company) if company else None
 
-    @strawberry.field(description="Tags held, strongest (most points) first.")
+    @field(description="Tags held, strongest (most points) first.")
     async def tags(self, info: AppInfo) -> list[ContactTag]:
         held = await info.context.loaders.contact_tags.load(int(self.id))
         return [ContactTag.from_domain(ct) for ct in held]
 
-    @strawberry.field(description="The strongest interests: tags with the most points (1-50).")
+    @field(description="The strongest interests: tags with the most points (1-50).")
     async def top_tags(self, info: AppInfo, limit: int = 3) -> list[ContactTag]:
         if not 1 <= limit <= MAX_TOP_TAGS:
             raise InvalidInput(f"limit must be between 1 and {MAX_TOP_TAGS}", field="limit")
         return (await self.tags(info))[:limit]
 
-    @strawberry.field(description="Primary segment (first matching of the current scheme).")
+    @field(description="Primary segment (first matching of the current scheme).")
     async def segment(self, info: AppInfo) -> SegmentInfo | None:
         if self.segment_code is None:
             return None
@@ -126,7 +130,7 @@ class Contact:
         found = next((s for s in scheme.segments if s.code == self.segment_code), None)
         return SegmentInfo.from_domain(found) if found else None
 
-    @strawberry.field(description="The lists the contact is in now, by name.")
+    @field(description="The lists the contact is in now, by name.")
     async def lists(
         self, info: AppInfo
     ) -> list[Annotated[ContactListType, strawberry.lazy("api.schema.lists")]]:
@@ -135,7 +139,7 @@ class Contact:
         held = await info.context.loaders.contact_lists.load(int(self.id))
         return [ContactListType.from_domain(lst) for lst in held]
 
-    @strawberry.field(description="Tier and segment changes, newest first, with reasons.")
+    @field(description="Tier and segment changes, newest first, with reasons.")
     async def tier_history(
         self, info: AppInfo, first: int | None = None, after: str | None = None
     ) -> Connection[TierChange]:
@@ -144,7 +148,7 @@ class Contact:
             TierChange.from_domain,
         )  # fmt: skip
 
-    @strawberry.field(description="Recorded interactions, newest first.")
+    @field(description="Recorded interactions, newest first.")
     async def interactions(
         self, info: AppInfo, first: int | None = None, after: str | None = None
     ) -> Connection[Interaction]:
@@ -153,7 +157,7 @@ class Contact:
             interactions.count_interactions, Interaction.from_domain,
         )  # fmt: skip
 
-    @strawberry.field(description="The score ledger, newest first: explains every point.")
+    @field(description="The score ledger, newest first: explains every point.")
     async def score_breakdown(
         self, info: AppInfo, first: int | None = None, after: str | None = None
     ) -> Connection[ScoreEntry]:
@@ -175,10 +179,32 @@ async def _history(
     """A page of one of a contact's append-only histories, newest first."""
     uows = info.context.uows
     found = await fetch(uows, contact_id, page_request(first, after, None, None, "ID"))
-    return connection_from(found, convert, lambda: count(uows, contact_id))  # type: ignore[arg-type]
+    return connection_from(found, convert, lambda: count(uows, contact_id))
 
 
 async def load_contact(info: AppInfo, contact_id: int) -> Contact | None:
     """The contact by id through the request's data loader (null if it is gone)."""
     found = await info.context.loaders.contact.load(contact_id)
     return Contact.from_domain(found) if found else None
+
+
+async def contact_connection(
+    info: AppInfo,
+    where: DomainFilter | None,
+    order_by: ContactOrder | None,
+    paging: tuple[int | None, str | None, int | None, str | None],
+    in_list: ContactList | None = None,
+) -> Connection[Contact]:
+    """A page of contacts (of one list, with `in_list`) as a connection; `paging` is
+    (first, after, last, before)."""
+    ctx, order = info.context, order_by or ContactOrder()
+    now = ctx.clock()
+    page = page_request(*paging, order.field.value)
+    found = await contacts.list_contacts(
+        ctx.uows, where, order.field.value, order.direction, page, now, in_list
+    )
+    return connection_from(
+        found,
+        Contact.from_domain,
+        lambda: contacts.count_contacts(ctx.uows, where, now, in_list),
+    )

@@ -12,11 +12,18 @@ from domain.fit import FitAttribute, FitOperator
 from domain.pagination import Direction
 from domain.scoring import LedgerReason, RuleGroup, RuleKind, RuleStatus
 
-ContactTypeEnum = strawberry.enum(ContactType, name="ContactType")
-CompanyTypeEnum = strawberry.enum(CompanyType, name="CompanyType")
-SourceEnum = strawberry.enum(Source, name="Source")
-FunnelStageEnum = strawberry.enum(FunnelStage, name="FunnelStage")
-OrderDirection = strawberry.enum(Direction, name="OrderDirection")
+# `strawberry.enum` registers a domain enum under its GraphQL name and returns the class
+# itself; the `...Enum` alias is the name the API layer uses for it.
+strawberry.enum(ContactType, name="ContactType")
+ContactTypeEnum = ContactType
+strawberry.enum(CompanyType, name="CompanyType")
+CompanyTypeEnum = CompanyType
+strawberry.enum(Source, name="Source")
+SourceEnum = Source
+strawberry.enum(FunnelStage, name="FunnelStage")
+FunnelStageEnum = FunnelStage
+strawberry.enum(Direction, name="OrderDirection")
+OrderDirection = Direction
 
 
 @strawberry.enum(name="ApiKeyScope")
@@ -53,11 +60,16 @@ class CompanyOrderField(StrEnum):
     CREATED_AT = "CREATED_AT"
 
 
-RuleGroupEnum = strawberry.enum(RuleGroup, name="RuleGroup")
-RuleKindEnum = strawberry.enum(RuleKind, name="RuleKind")
-RuleStatusEnum = strawberry.enum(RuleStatus, name="RuleStatus")
-LedgerReasonEnum = strawberry.enum(LedgerReason, name="LedgerReason")
-FitOperatorEnum = strawberry.enum(FitOperator, name="FitOperator")
+strawberry.enum(RuleGroup, name="RuleGroup")
+RuleGroupEnum = RuleGroup
+strawberry.enum(RuleKind, name="RuleKind")
+RuleKindEnum = RuleKind
+strawberry.enum(RuleStatus, name="RuleStatus")
+RuleStatusEnum = RuleStatus
+strawberry.enum(LedgerReason, name="LedgerReason")
+LedgerReasonEnum = LedgerReason
+strawberry.enum(FitOperator, name="FitOperator")
+FitOperatorEnum = FitOperator
 
 
 @strawberry.enum(name="FitAttribute", description="Contact or company attribute a fit rule reads.")

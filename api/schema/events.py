@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 import strawberry
 
 from api.context import AppInfo
 from api.schema.contact import Contact, load_contact
+from api.schema.fields import field
 from domain.events import Event, EventType
 
-ContactEventType = strawberry.enum(
-    EventType, name="ContactEventType", description="What happened to the contact."
-)
+strawberry.enum(EventType, name="ContactEventType", description="What happened to the contact.")
+ContactEventType = EventType
 
 
 @strawberry.interface(description="An event of the log, for one contact.")
@@ -21,7 +22,7 @@ class LiveEvent:
     at: datetime
     contact_id: strawberry.ID
 
-    @strawberry.field(description="The contact as it is now (null if it was deleted).")
+    @field(description="The contact as it is now (null if it was deleted).")
     async def contact(self, info: AppInfo) -> Contact | None:
         return await load_contact(info, int(self.contact_id))
 
@@ -79,7 +80,15 @@ class AlertEvent(LiveEvent):
     level: str = strawberry.field(description="INFO, WARNING or CRITICAL.")
 
 
-def base(e: Event) -> dict[str, object]:
+class Base(TypedDict):
+    """The fields every live event has, as keyword arguments."""
+
+    cursor: str
+    at: datetime
+    contact_id: strawberry.ID
+
+
+def base(e: Event) -> Base:
     return {"cursor": str(e.cursor), "at": e.at, "contact_id": strawberry.ID(str(e.contact_id))}
 
 
@@ -87,7 +96,7 @@ def score_event(e: Event) -> ScoreChangedEvent:
     p = e.payload
     return ScoreChangedEvent(
         **base(e), old_score=p["old_score"], new_score=p["new_score"], delta=p["delta"]
-    )  # type: ignore[arg-type]
+    )
 
 
 def tier_event(e: Event) -> TierChangedEvent:
@@ -95,14 +104,14 @@ def tier_event(e: Event) -> TierChangedEvent:
     return TierChangedEvent(
         **base(e), from_tier=p["from_tier"], to_tier=p["to_tier"], reason=p["reason"],
         policy_version=p["version"],
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 def hot_event(e: Event) -> HotLeadEvent:
     contact = e.payload["contact"]
     return HotLeadEvent(
         **base(e), reason=e.payload["reason"], score=contact["score"], tier=contact["tier"]
-    )  # type: ignore[arg-type]
+    )
 
 
 def activity_event(e: Event) -> ContactEvent:
@@ -113,7 +122,7 @@ def activity_event(e: Event) -> ContactEvent:
         to_tier=p.get("to_tier"), reason=p.get("reason"),
         interaction_type=p.get("interaction_type"), points=p.get("points"), tag=p.get("tag"),
         list_id=_id(p.get("list_id")), message=p.get("message"),
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 def _id(value: int | None) -> strawberry.ID | None:
@@ -125,7 +134,7 @@ def list_event(e: Event) -> ListMembershipEvent:
     return ListMembershipEvent(
         **base(e), list_id=strawberry.ID(str(p["list_id"])), list_name=p["list_name"],
         entered=e.type is EventType.LIST_ENTERED,
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 def alert_event(e: Event) -> AlertEvent:
@@ -133,4 +142,4 @@ def alert_event(e: Event) -> AlertEvent:
     return AlertEvent(
         **base(e), automation_id=strawberry.ID(str(p["automation_id"])),
         automation_name=p["automation_name"], message=p["message"], level=p["level"],
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip

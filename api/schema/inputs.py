@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,21 +20,45 @@ from api.schema.enums import (
     OrderDirection,
     SourceEnum,
 )
+from domain.codec import filter_to_dict
 from domain.errors import parse_id
 from domain.filters import ContactFilter as DomainFilter
 from domain.filters import DateRange, IntRange, TagPoints
 from domain.pagination import Direction
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 UNSET: Any = strawberry.UNSET
+_RENAMED = {"all_of": "and", "any_of": "or", "not_": "not"}
 
 
-def set_fields(obj: object, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def set_fields(obj: DataclassInstance, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields a client actually sent (UNSET ones are left out)."""
     return {
         f.name: getattr(obj, f.name)
-        for f in dataclasses.fields(obj)  # type: ignore[arg-type]
+        for f in dataclasses.fields(obj)
         if f.name not in skip and getattr(obj, f.name) is not strawberry.UNSET
     }
+
+
+def filter_json(node: DomainFilter) -> JSON:
+    """A stored filter in the shape of the `ContactFilter` input (camelCase, and/or/not), so
+    a client can send it back as it is."""
+    return JSON(_camel_keys(filter_to_dict(node)))
+
+
+def _camel_keys(value: object) -> object:
+    if isinstance(value, dict):
+        return {_RENAMED.get(k) or _camel(k): _camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(v) for v in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 @strawberry.input
@@ -50,9 +74,9 @@ class ContactUpdateInput:
     last_name: str | None = UNSET
     phone: str | None = UNSET
     job_title: str | None = UNSET
-    contact_type: ContactTypeEnum | None = UNSET  # type: ignore[valid-type]
-    source: SourceEnum | None = UNSET  # type: ignore[valid-type]
-    funnel_stage: FunnelStageEnum | None = UNSET  # type: ignore[valid-type]
+    contact_type: ContactTypeEnum | None = UNSET
+    source: SourceEnum | None = UNSET
+    funnel_stage: FunnelStageEnum | None = UNSET
     sector: str | None = UNSET
     region: str | None = UNSET
     city: str | None = UNSET
@@ -85,7 +109,7 @@ class ContactInput(ContactUpdateInput):
 @strawberry.input
 class CompanyUpdateInput:
     name: str | None = UNSET
-    company_type: CompanyTypeEnum | None = UNSET  # type: ignore[valid-type]
+    company_type: CompanyTypeEnum | None = UNSET
     sector: str | None = UNSET
     size: int | None = strawberry.field(default=UNSET, description="Number of employees.")
     region: str | None = UNSET
@@ -164,10 +188,10 @@ class ContactFilter:
     sector_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
     region_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
     city_in: list[str] | None = strawberry.field(default=UNSET, description="Exact values.")
-    contact_type_in: list[ContactTypeEnum] | None = UNSET  # type: ignore[valid-type]
-    company_type_in: list[CompanyTypeEnum] | None = UNSET  # type: ignore[valid-type]
-    source_in: list[SourceEnum] | None = UNSET  # type: ignore[valid-type]
-    funnel_stage_in: list[FunnelStageEnum] | None = UNSET  # type: ignore[valid-type]
+    contact_type_in: list[ContactTypeEnum] | None = UNSET
+    company_type_in: list[CompanyTypeEnum] | None = UNSET
+    source_in: list[SourceEnum] | None = UNSET
+    funnel_stage_in: list[FunnelStageEnum] | None = UNSET
     company_id_in: list[strawberry.ID] | None = UNSET
     created_between: DateTimeRangeInput | None = UNSET
     last_activity_within_days: int | None = strawberry.field(
@@ -208,10 +232,10 @@ class ContactFilter:
 @strawberry.input
 class ContactOrder:
     field: ContactOrderField = ContactOrderField.CREATED_AT
-    direction: OrderDirection = Direction.DESC  # type: ignore[valid-type]
+    direction: OrderDirection = Direction.DESC
 
 
 @strawberry.input
 class CompanyOrder:
     field: CompanyOrderField = CompanyOrderField.NAME
-    direction: OrderDirection = Direction.ASC  # type: ignore[valid-type]
+    direction: OrderDirection = Direction.ASC

@@ -9,7 +9,8 @@ from services.kpis import KpiGroup
 from services.kpis import KpiRow as KpiRecord
 from services.merge import Duplicates
 
-KpiGroupEnum = strawberry.enum(KpiGroup, name="KpiGroup")
+strawberry.enum(KpiGroup, name="KpiGroup")
+KpiGroupEnum = KpiGroup
 
 
 @strawberry.type

@@ -4,42 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.context import AppInfo
-from api.schema.contact import Contact
-from api.schema.inputs import ContactFilter, ContactOrder
+from api.schema.contact import Contact, contact_connection
+from api.schema.fields import field
+from api.schema.inputs import ContactFilter, ContactOrder, filter_json
 from api.schema.pagination import Connection
-from domain.codec import filter_to_dict
-from domain.filters import ContactFilter as DomainFilter
 from domain.lists import ContactList as ListRecord
 from domain.lists import ListKind
 from services import contacts
 
-ListKindEnum = strawberry.enum(ListKind, name="ListKind")
-
-_RENAMED = {"all_of": "and", "any_of": "or", "not_": "not"}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def filter_json(node: DomainFilter) -> dict[str, Any]:
-    """A stored filter in the shape of the `ContactFilter` input (camelCase, and/or/not)."""
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {_RENAMED.get(k) or _camel(k): convert(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        return value
-
-    return dict(convert(filter_to_dict(node)))
+strawberry.enum(ListKind, name="ListKind")
+ListKindEnum = ListKind
 
 
 @strawberry.type(name="ContactList")
@@ -47,7 +26,7 @@ class ContactListType:
     id: strawberry.ID
     name: str
     description: str | None
-    kind: ListKindEnum  # type: ignore[valid-type]
+    kind: ListKindEnum
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[ListRecord]
@@ -59,12 +38,12 @@ class ContactListType:
             kind=lst.kind, created_at=lst.created_at, updated_at=lst.updated_at, record=lst,
         )  # fmt: skip
 
-    @strawberry.field(description="Dynamic lists: the filter, in ContactFilter input shape.")
+    @field(description="Dynamic lists: the filter, in ContactFilter input shape.")
     def filter(self) -> JSON | None:
         node = self.record.filter
         return filter_json(node) if node is not None else None
 
-    @strawberry.field(description="Members now, in `orderBy` order (max 500 per page).")
+    @field(description="Members now, in `orderBy` order (max 500 per page).")
     async def contacts(
         self,
         info: AppInfo,
@@ -74,12 +53,10 @@ class ContactListType:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Contact]:
-        from api.resolvers.contacts import contact_connection
-
         paging = (first, after, last, before)
         return await contact_connection(info, None, order_by, paging, in_list=self.record)
 
-    @strawberry.field(description="How many contacts are in the list now.")
+    @field(description="How many contacts are in the list now.")
     async def count(self, info: AppInfo) -> int:
         ctx = info.context
         return await contacts.count_contacts(ctx.uows, None, ctx.clock(), self.record)
@@ -88,7 +65,7 @@ class ContactListType:
 @strawberry.input
 class ContactListInput:
     name: str
-    kind: ListKindEnum  # type: ignore[valid-type]
+    kind: ListKindEnum
     description: str | None = None
     filter: ContactFilter | None = strawberry.field(
         default=None, description="Required for DYNAMIC lists, refused for STATIC ones."

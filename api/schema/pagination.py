@@ -7,9 +7,11 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from api.schema.fields import field
 from domain.pagination import Page
 
 N = TypeVar("N")
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -32,17 +34,17 @@ class Connection(Generic[N]):
     page_info: PageInfo
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field(description="Number of items matching the filter, across all pages.")
+    @field(description="Number of items matching the filter, across all pages.")
     async def total_count(self) -> int:
         return await self._count()
 
-    @strawberry.field(description="The nodes of this page, without cursors.")
+    @field(description="The nodes of this page, without cursors.")
     def nodes(self) -> list[N]:
         return [edge.node for edge in self.edges]
 
 
 def connection_from(
-    page: Page[object], convert: Callable[[object], N], count: Callable[[], Awaitable[int]]
+    page: Page[T], convert: Callable[[T], N], count: Callable[[], Awaitable[int]]
 ) -> Connection[N]:
     edges = [
         Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.cursors, strict=True)

@@ -16,6 +16,7 @@ from api.schema.enums import (
     RuleKindEnum,
     RuleStatusEnum,
 )
+from api.schema.fields import field
 from api.schema.tag import Tag
 from domain.decay import DecayPolicy as DecayPolicyRecord
 from domain.fit import FitRule as FitRuleRecord
@@ -28,12 +29,12 @@ from domain.scoring import ScoringRule as RuleRecord
 class ScoringRule:
     id: strawberry.ID
     name: str
-    group: RuleGroupEnum  # type: ignore[valid-type]
+    group: RuleGroupEnum
     interaction_type: str = strawberry.field(description="The interaction type it matches.")
     page: str | None = strawberry.field(description="Normalised URL; required for SITE_VISIT.")
     points: int
-    kind: RuleKindEnum  # type: ignore[valid-type]
-    status: RuleStatusEnum  # type: ignore[valid-type]
+    kind: RuleKindEnum
+    status: RuleStatusEnum
     daily_cap: int | None = strawberry.field(description="Max points per contact per UTC day.")
     description: str | None
     created_at: datetime
@@ -59,7 +60,7 @@ class ScoringRule:
             tag_id=r.tag_id,
         )
 
-    @strawberry.field(description="Tag whose points this rule increments.")
+    @field(description="Tag whose points this rule increments.")
     async def tag(self, info: AppInfo) -> Tag | None:
         if self.tag_id is None:
             return None
@@ -72,7 +73,7 @@ class FitRule:
     id: strawberry.ID
     name: str
     attribute: FitAttributeEnum
-    operator: FitOperatorEnum  # type: ignore[valid-type]
+    operator: FitOperatorEnum
     value: str
     points: int
     active: bool
@@ -107,7 +108,7 @@ class Interaction:
             id=strawberry.ID(str(i.id)),
             type=i.type,
             page=i.page,
-            properties=i.properties,
+            properties=JSON(i.properties),
             occurred_at=i.occurred_at,
             idempotency_key=i.idempotency_key,
             score_delta=i.score_delta,
@@ -118,7 +119,7 @@ class Interaction:
 @strawberry.type(description="One line of the score ledger: a score is the sum of its entries.")
 class ScoreEntry:
     id: strawberry.ID
-    reason: LedgerReasonEnum  # type: ignore[valid-type]
+    reason: LedgerReasonEnum
     detail: str | None = strawberry.field(description="For DECAY: HALF_LIFE or INACTIVITY.")
     label: str = strawberry.field(description="Name of the rule (as it was) or the cause.")
     points: int
@@ -143,14 +144,14 @@ class ScoreEntry:
             fit_rule_id=e.fit_rule_id,
         )
 
-    @strawberry.field(description="The scoring rule, if it still exists.")
+    @field(description="The scoring rule, if it still exists.")
     async def rule(self, info: AppInfo) -> ScoringRule | None:
         if self.rule_id is None:
             return None
         rule = await info.context.loaders.rule.load(self.rule_id)
         return ScoringRule.from_domain(rule) if rule else None
 
-    @strawberry.field(description="For FIT entries: the fit rule, if it still exists.")
+    @field(description="For FIT entries: the fit rule, if it still exists.")
     async def fit_rule(self, info: AppInfo) -> FitRule | None:
         if self.fit_rule_id is None:
             return None

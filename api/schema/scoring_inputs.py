@@ -16,13 +16,13 @@ from services.interactions import InteractionInput as InteractionRecordInput
 @strawberry.input(description="Fields left out keep their value; null clears nullable ones.")
 class ScoringRuleUpdateInput:
     name: str | None = UNSET
-    group: RuleGroupEnum | None = UNSET  # type: ignore[valid-type]
+    group: RuleGroupEnum | None = UNSET
     interaction_type: str | None = UNSET
     page: str | None = strawberry.field(
         default=UNSET, description="Absolute http(s) URL; required for SITE_VISIT."
     )
     points: int | None = strawberry.field(default=UNSET, description="-1000..1000")
-    status: RuleStatusEnum | None = UNSET  # type: ignore[valid-type]
+    status: RuleStatusEnum | None = UNSET
     tag_code: str | None = strawberry.field(
         default=UNSET, description="Tag whose points the rule increments."
     )
@@ -36,7 +36,7 @@ class ScoringRuleUpdateInput:
 @strawberry.input
 class ScoringRuleInput(ScoringRuleUpdateInput):
     name: str
-    group: RuleGroupEnum  # type: ignore[valid-type]
+    group: RuleGroupEnum
     interaction_type: str
     points: int
 
@@ -45,7 +45,7 @@ class ScoringRuleInput(ScoringRuleUpdateInput):
 class FitRuleUpdateInput:
     name: str | None = UNSET
     attribute: FitAttributeEnum | None = UNSET
-    operator: FitOperatorEnum | None = UNSET  # type: ignore[valid-type]
+    operator: FitOperatorEnum | None = UNSET
     value: str | None = strawberry.field(
         default=UNSET, description="For IN: comma-separated values; AT_LEAST/AT_MOST: a number."
     )
@@ -63,7 +63,7 @@ class FitRuleUpdateInput:
 class FitRuleInput(FitRuleUpdateInput):
     name: str
     attribute: FitAttributeEnum
-    operator: FitOperatorEnum  # type: ignore[valid-type]
+    operator: FitOperatorEnum
     value: str
     points: int
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.context import AppInfo
+from api.schema.fields import field
 from domain.tags import ContactTag as ContactTagRecord
 from domain.tags import Tag as TagRecord
 from domain.tags import label
@@ -30,11 +31,11 @@ class Tag:
             created_at=t.created_at,
         )
 
-    @strawberry.field(description='Shown as "name (code)".')
+    @field(description='Shown as "name (code)".')
     def label(self) -> str:
         return label(self.name, self.code)
 
-    @strawberry.field(description="How many contacts hold this tag.")
+    @field(description="How many contacts hold this tag.")
     async def contact_count(self, info: AppInfo) -> int:
         return await info.context.loaders.tag_contact_count.load(int(self.id))
 

@@ -9,34 +9,13 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.schema.inputs import ContactFilter
-from domain.codec import filter_to_dict
+from api.schema.inputs import ContactFilter, filter_json
 from domain.errors import InvalidInput
 from domain.filters import ContactFilter as DomainFilter
 from domain.segments import Segment as SegmentRecord
 from domain.segments import SegmentScheme as SchemeRecord
 from domain.segments import TierChange as TierChangeRecord
 from domain.tiers import CRITERIA, Override, TierBand, TierPolicy
-
-_NESTED = {"all_of": "and", "any_of": "or", "not_": "not"}
-
-
-def filter_json(node: DomainFilter) -> dict[str, Any]:
-    """A stored filter in the shape of the `ContactFilter` input, so it can be sent back."""
-    return _camel(filter_to_dict(node))
-
-
-def _camel(data: Any) -> Any:
-    if isinstance(data, list):
-        return [_camel(item) for item in data]
-    if not isinstance(data, dict):
-        return data
-    out = {}
-    for key, value in data.items():
-        head, *rest = key.split("_")
-        name = _NESTED.get(key) or head + "".join(part.title() for part in rest)
-        out[name] = _camel(value)
-    return out
 
 
 @strawberry.enum
@@ -62,7 +41,7 @@ class SegmentInfo:
             suggested_tier=s.suggested_tier,
             description=s.description,
             filter=filter_json(s.filter),
-            min_signals=dict(s.min_signals),
+            min_signals=JSON(dict(s.min_signals)),
         )
 
 
@@ -115,12 +94,12 @@ class TierPolicyType:
     def from_domain(cls, p: TierPolicy) -> TierPolicyType:
         return cls(
             version=p.version,
-            weights=dict(p.weights),
+            weights=JSON(dict(p.weights)),
             engagement_cap=p.engagement_cap,
             fit_cap=p.fit_cap,
-            source_values=dict(p.source_values),
-            funnel_values=dict(p.funnel_values),
-            intent_points=dict(p.intent_points),
+            source_values=JSON(dict(p.source_values)),
+            funnel_values=JSON(dict(p.funnel_values)),
+            intent_points=JSON(dict(p.intent_points)),
             intent_window_days=p.intent_window_days,
             tiers=[TierBandType(name=b.name, min_index=b.min_index) for b in p.bands],
             hot_score=p.hot_score,

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from api.context import AppInfo
+from api.schema.fields import field
 from api.schema.inputs import UNSET, set_fields
 from api.schema.pagination import Connection, connection_from
 from domain.pagination import page_request
@@ -15,12 +16,13 @@ from domain.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
 from domain.webhooks import Webhook as WebhookRecord
 from services import webhooks
 
-DeliveryStatusEnum = strawberry.enum(
+strawberry.enum(
     DeliveryStatus,
     name="WebhookDeliveryStatus",
     description="PENDING: queued or waiting for a retry; DELIVERED: a 2xx was received; "
     "FAILED: every attempt failed (retryWebhookDelivery tries again).",
 )
+DeliveryStatusEnum = DeliveryStatus
 
 
 @strawberry.type(description="One HTTP request of a delivery.")
@@ -45,7 +47,7 @@ class WebhookDelivery:
         description="The event's cursor (the body's `id`); null for automation calls."
     )
     contact_id: strawberry.ID | None
-    status: DeliveryStatusEnum  # type: ignore[valid-type]
+    status: DeliveryStatusEnum
     attempt_count: int
     next_attempt_at: datetime | None = strawberry.field(description="Set while PENDING.")
     last_error: str | None
@@ -93,11 +95,11 @@ class Webhook:
                    event_types=list(w.event_types), active=w.active, secret_hint=w.secret_hint,
                    created_at=w.created_at, updated_at=w.updated_at)  # fmt: skip
 
-    @strawberry.field(description="The delivery log, newest first.")
+    @field(description="The delivery log, newest first.")
     async def deliveries(
         self,
         info: AppInfo,
-        status: DeliveryStatusEnum | None = None,  # type: ignore[valid-type]
+        status: DeliveryStatusEnum | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[WebhookDelivery]:
@@ -105,7 +107,7 @@ class Webhook:
         page = page_request(first, after, None, None, "ID")
         found = await webhooks.deliveries(uows, webhook_id, status, page)
         count = lambda: webhooks.count_deliveries(uows, webhook_id, status)  # noqa: E731
-        return connection_from(found, WebhookDelivery.from_domain, count)  # type: ignore[arg-type]
+        return connection_from(found, WebhookDelivery.from_domain, count)
 
 
 @strawberry.type

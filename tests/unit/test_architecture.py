@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,33 @@ def test_services_reach_the_network_only_through_ports(path):
 
 def test_the_architecture_test_sees_the_domain():
     assert len(sources("domain")) >= 6
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sources("api/schema") if p.name != "__init__.py"], ids=lambda p: p.name
+)
+def test_schema_types_never_import_resolvers(path):
+    assert not {m for m in imported_modules(path) if m.startswith("api.resolvers")}
+
+
+def test_a_resolver_module_imports_on_its_own():
+    """No import circle: a resolver imported first (before `api.schema`) loads."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import api.resolvers.contacts, api.resolvers.roots"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
