@@ -650,13 +650,18 @@ async def _(w: World) -> None:
                                         "filter": node}})  # fmt: skip
 
 
+UPDATE_FILTER = """mutation($id: ID!, $f: ContactFilter) {
+  updateList(id: $id, input: {filter: $f}) { id } }"""
+LOWER_BAR = {"scoreAbove": 15, "not": {"regionIn": ["Veneto"]}}
+
+
 @scenario("updateList")
 async def _(w: World) -> None:
     """A lower threshold takes contacts in (the 30+ automation tags them, which settles
-    them again). The clock moves on first, as it does between two requests."""
+    them again). The clock moves on first, as it does between two requests; without that,
+    see `test_a_list_update_stamped_no_later_than_the_newest_list_is_settled`."""
     w.clock.now += timedelta(milliseconds=1)
-    await w.run("mutation($id: ID!, $f: ContactFilter) { updateList(id: $id, input: {filter: $f}) { id } }",
-                {"id": w.lists["Score over 30"], "f": {"scoreAbove": 15, "not": {"regionIn": ["Veneto"]}}})  # fmt: skip
+    await w.run(UPDATE_FILTER, {"id": w.lists["Score over 30"], "f": LOWER_BAR})
 
 
 @scenario("deleteList")
@@ -797,4 +802,30 @@ async def test_erasing_a_director_takes_the_fit_points_and_the_list_away(
     assert fit.get(cid, {}).get(w.fit_rules["Directors"], 0) == 0
     assert score_list not in memberships.get(cid, set())
     assert [e.payload["list_id"] for e in left] == [score_list]
+    await assert_settled(uows, clock())
+
+
+@pytest.mark.parametrize(
+    "later", [timedelta(0), timedelta(seconds=-5)], ids=["same-instant", "clock-read-earlier"]
+)
+async def test_a_list_update_stamped_no_later_than_the_newest_list_is_settled(
+    later, client, admin_key, uows, clock
+):
+    """FAILS (product bug, reported, not fixed here). `services.lists.watched` reuses the
+    parsed dynamic lists while the stamp `(count, sum(id), max(updated_at))` of contact_list
+    stays the same. An updateList whose `now` is not later than the newest `updated_at` (two
+    writes in one clock tick, or a request that read its clock before another list's update
+    committed) leaves the stamp unchanged: the settle step of its own transaction (run
+    because the new members' LIST_ENTERED fires the "Hot-list the 30+" automation) decides
+    membership with the OLD filter and takes the contacts that just entered out again."""
+    w = await build_world(client, admin_key, uows, clock)
+    base = clock.now
+    clock.now = base + timedelta(seconds=10)
+    await w.run(
+        'mutation($id: ID!) { updateList(id: $id, input: {description: "Tagged"}) { id } }',
+        {"id": w.lists["VIP"]},
+    )
+    await w.run(ADJUST, {"c": w.contacts["lead5@x.it"], "p": 1})  # settles under that stamp
+    clock.now = base + timedelta(seconds=10) + later
+    await w.run(UPDATE_FILTER, {"id": w.lists["Score over 30"], "f": LOWER_BAR})
     await assert_settled(uows, clock())
