@@ -1,15 +1,15 @@
 """GDPR: export everything stored about a contact; erase a contact's personal data.
 
 Erasure is irreversible and keeps what aggregates need: the contact row stays (same id,
-score, tier, segment, lead status, sector, region, city, country, company, dates), as do
-its ledger points, interaction types and times, tier history and list memberships, so
-KPIs do not move. Gone: the email (now `erased-<id>@erased.invalid`), names, phone, job
+sector, region, city, country, company, dates), as do its ledger, interaction types and
+times and tier history. Like any write it is settled at commit: fit points earned by what
+was erased (e.g. a job title) are taken back in the ledger, and the contact is re-placed
+and leaves the lists its filters no longer select (LIST_LEFT). Gone: the email (now `erased-<id>@erased.invalid`), names, phone, job
 title, custom attributes and consents on the contact; interaction properties, page query
 strings and idempotency keys (they may embed an address); ledger comments; and any
 occurrence of the email or phone in the contact's event-log snapshots, webhook delivery
-bodies and errors, automation-run logs and tier-change reasons. The contact is not
-re-placed (its score and tier stay as they were). Erasing an erased contact again changes
-nothing and logs nothing more. Merged ids resolve to the kept contact.
+bodies and errors, automation-run logs and tier-change reasons. Erasing an erased contact
+again changes nothing and logs nothing more. Merged ids resolve to the kept contact.
 """
 
 from __future__ import annotations

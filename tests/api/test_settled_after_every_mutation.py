@@ -27,6 +27,7 @@ import pytest
 from graphql import build_schema as parse_sdl
 from sqlalchemy import func, select, update
 
+from api.adapters.http_webhooks import HttpWebhookSenders
 from api.schema import build_schema
 from domain.contacts import Standing
 from domain.fit import fit_attributes, fit_breakdown
@@ -632,7 +633,7 @@ async def _(w: World) -> None:
         w.uows,
         w.clock,
         WorkerSettings(RetryPolicy(max_attempts=1, base_seconds=30, jitter=0)),
-        transport=httpx.MockTransport(refuse),
+        senders=HttpWebhookSenders(transport=httpx.MockTransport(refuse)),
     )
     assert await worker.run_once() > 0
     log = await w.run("query($id: ID!) { webhook(id: $id) { deliveries(status: FAILED, first: 1) { nodes { id } } } }",
