@@ -47,12 +47,13 @@ REQUEST_ERROR_STATUS = {
     "GRAPHQL_PARSE_FAILED": 400,
     "GRAPHQL_VALIDATION_FAILED": 400,
     "BAD_USER_INPUT": 400,
+    "QUERY_TOO_COSTLY": 400,
     "UNAUTHENTICATED": 401,
     "FORBIDDEN": 403,
 }
 
 
-def _is_introspection_only(document: DocumentNode | None, operation_name: str | None) -> bool:
+def is_introspection_only(document: DocumentNode | None, operation_name: str | None) -> bool:
     if document is None:
         return False
     for definition in document.definitions:
@@ -79,7 +80,7 @@ class OperationGuard(SchemaExtension):
                 "subscriptions are served over WebSocket at /graphql "
                 "(graphql-transport-ws or graphql-ws), not over HTTP"
             )
-        elif not _is_introspection_only(ec.graphql_document, ec.operation_name):
+        elif not is_introspection_only(ec.graphql_document, ec.operation_name):
             try:
                 needed = Scope.WRITE if ec.operation_type is OperationType.MUTATION else Scope.READ
                 ctx.require(needed, "running mutations" if needed is Scope.WRITE else "reading")

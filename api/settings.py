@@ -22,6 +22,10 @@ class Settings:
     max_query_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 5_000
+    # What one request may cost (api/cost.py), by the scope of its key (anonymous: read).
+    cost_limit_read: int = 10_000
+    cost_limit_write: int = 10_000
+    cost_limit_admin: int = 25_000
     graphiql: bool = True
     decay_interval_seconds: float = 3600.0
     event_retention_days: float = 7.0
@@ -45,6 +49,9 @@ class Settings:
             max_query_depth=_int("SEGMENTO_MAX_QUERY_DEPTH", 10),
             max_aliases=_int("SEGMENTO_MAX_ALIASES", 30),
             max_tokens=_int("SEGMENTO_MAX_TOKENS", 5_000),
+            cost_limit_read=_int("SEGMENTO_COST_LIMIT_READ", 10_000),
+            cost_limit_write=_int("SEGMENTO_COST_LIMIT_WRITE", 10_000),
+            cost_limit_admin=_int("SEGMENTO_COST_LIMIT_ADMIN", 25_000),
             graphiql=os.environ.get("SEGMENTO_GRAPHIQL", "1") != "0",
             decay_interval_seconds=float(os.environ.get("SEGMENTO_DECAY_INTERVAL_SECONDS", "3600")),
             event_retention_days=float(os.environ.get("SEGMENTO_EVENT_RETENTION_DAYS", "7")),

@@ -4,12 +4,13 @@ Erasure is irreversible and keeps what aggregates need: the contact row stays (s
 sector, region, city, country, company, dates), as do its ledger, interaction types and
 times and tier history. Like any write it is settled at commit: fit points earned by what
 was erased (e.g. a job title) are taken back in the ledger, and the contact is re-placed
-and leaves the lists its filters no longer select (LIST_LEFT). Gone: the email (now `erased-<id>@erased.invalid`), names, phone, job
-title, custom attributes and consents on the contact; interaction properties, page query
-strings and idempotency keys (they may embed an address); ledger comments; and any
-occurrence of the email or phone in the contact's event-log snapshots, webhook delivery
-bodies and errors, automation-run logs and tier-change reasons. Erasing an erased contact
-again changes nothing and logs nothing more. Merged ids resolve to the kept contact.
+and leaves the lists its filters no longer select (LIST_LEFT). Gone: the email (now
+`erased-<id>@erased.invalid`), names, phone, job title, custom attributes and consents on
+the contact; interaction properties, page query strings and idempotency keys (they may
+embed an address); ledger comments; and any occurrence of the email or phone in the
+contact's event-log snapshots, webhook delivery bodies and errors, automation-run logs and
+tier-change reasons. Erasing an erased contact again changes nothing and logs nothing
+more. Merged ids resolve to the kept contact.
 """
 
 from __future__ import annotations

@@ -28,10 +28,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.budget import cost_guard
 from api.context import Context, LiveStreams, Results, as_context
 from api.errors import ErrorPolicy, OperationGuard
 from api.live import REVOKED
 from api.settings import Settings
+from domain.auth import Scope
 
 CACHE_SIZE = 1000
 
@@ -118,6 +120,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: CachedParse(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         OperationGuard,
+        cost_guard(
+            {
+                Scope.READ: settings.cost_limit_read,
+                Scope.WRITE: settings.cost_limit_write,
+                Scope.ADMIN: settings.cost_limit_admin,
+            }
+        ),
         ErrorPolicy,
     ]
     from api.resolvers.roots import Mutation, Query, Subscription
