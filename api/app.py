@@ -39,7 +39,12 @@ log = logging.getLogger("segmento")
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
     settings = settings or Settings.from_env()
     metrics = Metrics()
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        statement_timeout_seconds=max(
+            settings.query_timeout_seconds, settings.mutation_timeout_seconds
+        ),
+    )
     bus = EventBus(settings.broadcast_url, unit_of_work_factory(db))
     uows = unit_of_work_factory(db, publish=bus.publish, clock=clock)
     policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds)

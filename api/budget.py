@@ -1,5 +1,6 @@
 """Every operation is costed before it runs (api/cost.py) and refused above its key's budget
-with QUERY_TOO_COSTLY, nothing executed; introspection answers come from a cache."""
+with QUERY_TOO_COSTLY, nothing executed; introspection answers come from a cache. Queries
+and mutations run under a time budget (TIMEOUT past it, rolled back)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,26 @@ from strawberry.types.graphql import OperationType
 from api.context import as_context
 from api.cost import Cost, operation_cost
 from api.errors import is_introspection_only
+from domain import deadline
 from domain.auth import Scope
 
 INTROSPECTION_CACHE = 32
+
+
+class TimeBudget(SchemaExtension):
+    """Each query or mutation runs under its time budget (subscriptions live on)."""
+
+    def __init__(self, query_seconds: float, mutation_seconds: float) -> None:
+        self.seconds = {
+            OperationType.QUERY: query_seconds,
+            OperationType.MUTATION: mutation_seconds,
+        }
+
+    def on_execute(self) -> Iterator[None]:
+        seconds = self.seconds.get(self.execution_context.operation_type)
+        if seconds is not None:
+            deadline.set_budget(seconds)
+        yield
 
 
 class QueryCostGuard(SchemaExtension):

@@ -26,6 +26,10 @@ class Settings:
     cost_limit_read: int = 10_000
     cost_limit_write: int = 10_000
     cost_limit_admin: int = 25_000
+    # The time budget of one query / mutation (domain/deadline.py); past it: TIMEOUT, rolled
+    # back. Chunked jobs started by a mutation (re-tiering everyone, decay) lift it.
+    query_timeout_seconds: float = 10.0
+    mutation_timeout_seconds: float = 30.0
     graphiql: bool = True
     decay_interval_seconds: float = 3600.0
     event_retention_days: float = 7.0
@@ -52,6 +56,10 @@ class Settings:
             cost_limit_read=_int("SEGMENTO_COST_LIMIT_READ", 10_000),
             cost_limit_write=_int("SEGMENTO_COST_LIMIT_WRITE", 10_000),
             cost_limit_admin=_int("SEGMENTO_COST_LIMIT_ADMIN", 25_000),
+            query_timeout_seconds=float(os.environ.get("SEGMENTO_QUERY_TIMEOUT_SECONDS", "10")),
+            mutation_timeout_seconds=float(
+                os.environ.get("SEGMENTO_MUTATION_TIMEOUT_SECONDS", "30")
+            ),
             graphiql=os.environ.get("SEGMENTO_GRAPHIQL", "1") != "0",
             decay_interval_seconds=float(os.environ.get("SEGMENTO_DECAY_INTERVAL_SECONDS", "3600")),
             event_retention_days=float(os.environ.get("SEGMENTO_EVENT_RETENTION_DAYS", "7")),

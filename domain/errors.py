@@ -29,6 +29,12 @@ class WriteConflict(Conflict):
     first); nothing of the transaction was kept, and trying again may succeed."""
 
 
+class Timeout(DomainError):
+    """The request ran out of its time budget; its transaction was rolled back."""
+
+    code = "TIMEOUT"
+
+
 class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
 

@@ -51,7 +51,11 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and session factory; on SQLite, writers take turns in this process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, statement_timeout_seconds: float | None = None
+    ) -> None:
+        """`statement_timeout_seconds`: on Postgres, the longest any statement may run (the
+        server stops it; SQLite checks each request's budget as statements run instead)."""
         self.url = normalise_url(url)
         path = sqlite_path(self.url)
         if path is not None:
@@ -61,6 +65,9 @@ class Database:
             kwargs["async_creator"] = inline_creator(str(path))
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            if statement_timeout_seconds is not None:
+                timeout = str(int(statement_timeout_seconds * 1000))
+                kwargs["connect_args"] = {"server_settings": {"statement_timeout": timeout}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:

@@ -1,22 +1,32 @@
-"""SQLite calls made on the event loop's own thread, for SQLAlchemy's aiosqlite dialect.
+"""SQLite calls for SQLAlchemy's aiosqlite dialect: inline on the event loop's thread for
+write transactions, on a worker thread for reads.
 
 aiosqlite runs every call on a helper thread; on a small VM each hop costs ~0.15 ms, and a
 recordInteraction transaction makes dozens of them (measured: 5.8 ms per transaction with
-hops, see bench/ingest.py). Our statements are short index lookups and writes that take
-microseconds, so running them inline is cheaper than the hop. This object offers the part of
-aiosqlite's connection API that SQLAlchemy's adapter uses; the dialect stays aiosqlite.
+hops, see bench/ingest.py). A write's statements are short index lookups and writes that take
+microseconds, so they run inline, cheaper than the hop (and writers take turns anyway). A
+read may scan and sort many rows: the unit of work sets `offload` on read transactions, whose
+statements and fetches run on a worker thread (sqlite3 releases the GIL while it steps), so a
+long read never holds the event loop, and other requests keep being served beside it (WAL
+lets readers run beside the writer). Every statement checks the request's time budget
+(`domain.deadline`). This object offers the part of aiosqlite's connection API that
+SQLAlchemy's adapter uses; the dialect stays aiosqlite.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from domain.deadline import PROGRESS_STEPS, sqlite_progress
+
 
 class InlineCursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
+        self._owner = owner
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -45,7 +55,10 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        self._cursor.execute(sql, parameters)
+        if self._owner.offload:
+            await asyncio.to_thread(self._cursor.execute, sql, parameters)
+        else:
+            self._cursor.execute(sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
@@ -53,12 +66,18 @@ class InlineCursor:
         return self
 
     async def fetchone(self) -> Any:
+        if self._owner.offload:
+            return await asyncio.to_thread(self._cursor.fetchone)
         return self._cursor.fetchone()
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
+        if self._owner.offload:
+            return await asyncio.to_thread(self._cursor.fetchmany, size or self._cursor.arraysize)
         return self._cursor.fetchmany(size or self._cursor.arraysize)
 
     async def fetchall(self) -> list[Any]:
+        if self._owner.offload:
+            return await asyncio.to_thread(self._cursor.fetchall)
         return self._cursor.fetchall()
 
     async def close(self) -> None:
@@ -68,6 +87,8 @@ class InlineCursor:
 class InlineConnection:
     def __init__(self, path: str) -> None:
         self._conn: sqlite3.Connection | None = sqlite3.connect(path, check_same_thread=False)
+        self._conn.set_progress_handler(sqlite_progress, PROGRESS_STEPS)
+        self.offload = False  # set by the unit of work for read transactions
 
     @property
     def _connection(self) -> sqlite3.Connection | None:
@@ -89,7 +110,7 @@ class InlineConnection:
         return self._conn
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._live.cursor())
+        return InlineCursor(self._live.cursor(), self)
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)

@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.changes import Changes
-from domain.errors import WriteConflict
+from domain.errors import Timeout, WriteConflict
 from domain.events import Event
 from persistence.automation_repositories import AutomationRepository
 from persistence.db import Database
@@ -30,6 +30,7 @@ from persistence.scoring_repositories import (
     LedgerRepository,
     RuleRepository,
 )
+from persistence.sqlite_inline import InlineConnection
 from persistence.tier_repositories import TierRepository
 from persistence.webhook_repositories import WebhookRepository
 
@@ -72,6 +73,10 @@ class UnitOfWork:
         except BaseException:
             self._release()
             raise
+        if self.db.is_sqlite:  # reads run on a worker thread, writes inline (sqlite_inline.py)
+            driver = (await self.conn.get_raw_connection()).driver_connection
+            if isinstance(driver, InlineConnection):
+                driver.offload = not self.write
         self.changes = changes = Changes()
         self.contacts = ContactRepository(self.conn, changes)
         self.companies = CompanyRepository(self.conn, changes)
@@ -110,6 +115,11 @@ class UnitOfWork:
                 "the write conflicted with stored data (e.g. a concurrent write of the same "
                 "key); nothing was stored, try again"
             ) from exc
+        if isinstance(exc, DBAPIError) and _timed_out(exc):
+            raise Timeout(
+                "the request ran out of its time budget and was stopped; nothing it was "
+                "writing was stored. Ask for less (smaller pages, a narrower filter) or retry"
+            ) from exc
 
     def _release(self) -> None:
         if self._locked:
@@ -135,6 +145,16 @@ class UnitOfWork:
             self._on_webhooks_queued()
         if events and self._publish is not None:
             await self._publish(events)
+
+
+def _timed_out(exc: DBAPIError) -> bool:
+    """SQLite stopped by the progress handler, or Postgres's statement_timeout (57014)."""
+    if "interrupted" in str(exc.orig):
+        return True
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(exc.orig, "sqlstate", None) == "57014" or (
+        getattr(cause, "sqlstate", None) == "57014"
+    )
 
 
 def _utc_now() -> datetime:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from domain import deadline
 from services.ports import UnitOfWork, UnitOfWorkFactory
 
 CHUNK = 1000
@@ -20,6 +21,16 @@ async def in_chunks(
 ) -> int:
     """Runs `work` on chunks of contact ids (all, or those without a tier); with `write`,
     each chunk is locked and committed. Returns how many contacts were seen."""
+    with deadline.budget(None):  # each chunk is whole; other requests run between them
+        return await _chunks(uows, work, unplaced_only, write)
+
+
+async def _chunks(
+    uows: UnitOfWorkFactory,
+    work: Callable[[UnitOfWork, list[int]], Awaitable[None]],
+    unplaced_only: bool,
+    write: bool,
+) -> int:
     last, done = 0, 0
     while True:
         async with uows(write=write) as uow:

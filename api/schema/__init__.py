@@ -28,7 +28,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.budget import cost_guard
+from api.budget import TimeBudget, cost_guard
 from api.context import Context, LiveStreams, Results, as_context
 from api.errors import ErrorPolicy, OperationGuard
 from api.live import REVOKED
@@ -127,6 +127,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
                 Scope.ADMIN: settings.cost_limit_admin,
             }
         ),
+        lambda: TimeBudget(settings.query_timeout_seconds, settings.mutation_timeout_seconds),
         ErrorPolicy,
     ]
     from api.resolvers.roots import Mutation, Query, Subscription

@@ -45,6 +45,8 @@ ERROR_CODES = (
     "BAD_REQUEST",
     "CURSOR_EXPIRED",
     "SLOW_CONSUMER",
+    "QUERY_TOO_COSTLY",
+    "TIMEOUT",
 )
 
 
