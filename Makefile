@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-CHECKED := domain services persistence api tests/unit/test_ports.py
+CHECKED := domain services persistence api tests/unit/test_ports.py tests/fake*.py
 
 .PHONY: run test lint typecheck pytest demo demo-stream install-browser export-schema clean
 

@@ -188,11 +188,13 @@ def matching_rules(
 
 
 def capped(points: int, cap: int | None, used_today: int) -> int:
-    """Points left under a daily cap (the cap bounds the absolute total of the day)."""
+    """Points left under a daily cap: the day's total stays within -cap..cap (an award of
+    the other sign than the day's total so far moves it back towards zero, uncut)."""
     if cap is None:
         return points
-    room = max(0, cap - abs(used_today))
-    return max(-room, min(room, points))
+    if points >= 0:
+        return min(points, max(0, cap - used_today))
+    return max(points, min(0, -cap - used_today))
 
 
 def award(
