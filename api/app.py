@@ -14,8 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.adapters.http_webhooks import HttpWebhookSenders
-from api.bootstrap import unit_of_work_factory
+from api.bootstrap import unit_of_work_factory, webhook_senders
 from api.bus import EventBus
 from api.dashboard import dashboard
 from api.export import export_endpoint
@@ -50,7 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds)
     webhooks = DeliveryWorker(uows, clock, WorkerSettings(
         policy, settings.webhook_timeout_seconds, settings.webhook_poll_seconds),
-        senders=HttpWebhookSenders())  # fmt: skip
+        senders=webhook_senders())  # fmt: skip
     uows.on_webhooks_queued = webhooks.poke
     hub = LiveHub(uows, buffer=settings.subscriber_buffer, last=lambda: bus.last)
     bus.listeners.append(hub.on_events)

@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from api.adapters.graphql_client import HttpGraphQLClient
+from api.adapters.http_webhooks import HttpWebhookSenders
 from persistence.db import Database
 from persistence.unit_of_work import Publisher, UnitOfWorkFactory
+from services.ports import GraphQLConnect, WebhookSenders
 from services.settle import settle
 
 
@@ -19,3 +22,13 @@ def unit_of_work_factory(
     clock: Callable[[], datetime] | None = None,
 ) -> UnitOfWorkFactory:
     return UnitOfWorkFactory(db, publish=publish, clock=clock, settle=settle)
+
+
+def webhook_senders() -> WebhookSenders:
+    """How the delivery worker reaches integrators: HTTP (httpx)."""
+    return HttpWebhookSenders()
+
+
+def graphql_connect() -> GraphQLConnect:
+    """How `segmento demo --stream` reaches a server: GraphQL over HTTP."""
+    return HttpGraphQLClient

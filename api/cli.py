@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from api.bootstrap import unit_of_work_factory
+from api.bootstrap import graphql_connect, unit_of_work_factory
 from api.settings import Settings
 from domain.auth import parse_scope
 from domain.errors import DomainError
@@ -116,7 +116,6 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from api.adapters.graphql_client import HttpGraphQLClient
     from services.demo import load_demo
     from services.demo_stream import StreamRefused, stream_demo
 
@@ -132,7 +131,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             if args.stream:  # through the server, so that its live subscribers see it all
                 sent = await stream_demo(
                     uows, system_clock, args.url, args.rate, args.key, args.limit,
-                    connect=HttpGraphQLClient,
+                    connect=graphql_connect(),
                 )  # fmt: skip
                 print(f"demo stream: {sent} interactions recorded")
         finally:
