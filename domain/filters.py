@@ -68,6 +68,12 @@ class ContactFilter:
     email_contains: str | None = None
 
 
+# The conditions a node can set (its fields but the nesting ones), in declaration order: the
+# one list every implementation is checked against (docs/FILTERS.md,
+# tests/unit/test_filter_conditions.py).
+NESTING = ("all_of", "any_of", "not_")
+CONDITIONS: tuple[str, ...] = tuple(f.name for f in fields(ContactFilter) if f.name not in NESTING)
+
 # Attribute conditions "value in list", by filter field -> ContactView attribute.
 IN_FIELDS: dict[str, str] = {
     "tier_in": "tier",
@@ -88,11 +94,7 @@ def validate_filter(node: ContactFilter, depth: int = 0) -> int:
     """Refuse nonsense (negative days, inverted ranges, runaway nesting); returns conditions."""
     if depth > MAX_DEPTH:
         raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels", field="filter")
-    count = sum(
-        1
-        for f in fields(node)
-        if f.name not in ("all_of", "any_of", "not_") and getattr(node, f.name) is not None
-    )
+    count = sum(1 for name in CONDITIONS if getattr(node, name) is not None)
     for name in ("last_activity_within_days", "last_activity_older_than_days"):
         days = getattr(node, name)
         if days is not None and not 0 <= days <= 36_500:
@@ -186,11 +188,7 @@ def _between(value: int, span: IntRange) -> bool:
 
 def conditions_used(node: ContactFilter) -> set[str]:
     """Names of the conditions a filter tree sets (to skip loading what it never reads)."""
-    used = {
-        f.name
-        for f in fields(node)
-        if f.name not in ("all_of", "any_of", "not_") and getattr(node, f.name) is not None
-    }
+    used = {name for name in CONDITIONS if getattr(node, name) is not None}
     for child in (*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])):
         used |= conditions_used(child)
     return used

@@ -85,12 +85,35 @@ async def post(port: int, key: str, query: str, variables: dict[str, Any] | None
     return body["data"]
 
 
+def ack_cursor(ack: dict[str, Any]) -> str:
+    """The event cursor a `connection_ack` carries (see the contract's subscription protocol)."""
+    cursor = (ack.get("payload") or {}).get("cursor")
+    assert isinstance(cursor, str) and cursor.isdigit(), f"no cursor in the ack: {ack}"
+    return cursor
+
+
+async def until_subscribed(port: int, count: int = 1, seconds: float = 30) -> None:
+    """Waits until the server at `port` serves `count` live subscriptions (its
+    `segmento_live_subscribers` gauge): from then on its events reach them live. For tests
+    whose point is the live path; the others subscribe with `after: Live.cursor`."""
+    wanted = f"segmento_live_subscribers {float(count)}"
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=10) as client:
+        while wanted not in (await client.get(f"http://127.0.0.1:{port}/metrics")).text:
+            assert time.monotonic() < deadline, f"no {count} live subscription(s) in {seconds} s"
+            await asyncio.sleep(0.05)
+
+
 class Live:
     """One WebSocket connection speaking either subscription protocol."""
 
     def __init__(self, ws: Any, protocol: str) -> None:
         self.ws = ws
         self.protocol = protocol
+        # The newest event cursor when the server acknowledged the connection: subscribing
+        # with `after` set to it replays whatever was written since, so a test can write
+        # at once instead of waiting for the subscription to be live.
+        self.cursor: str | None = None
 
     @classmethod
     async def connect(
@@ -107,6 +130,7 @@ class Live:
             while message["type"] == "ka":
                 message = await live.receive()
             assert message["type"] == "connection_ack", message
+            live.cursor = ack_cursor(message)
         return live
 
     async def send(self, message: dict[str, Any]) -> None:

@@ -354,8 +354,16 @@ async def test_the_running_worker_sends_at_once_when_a_commit_pokes_it(
 
     sender = worker(uows, clock, receiver, poll_seconds=60)
     monkeypatch.setattr(uows, "on_webhooks_queued", sender.poke)
+    idle, sleep = asyncio.Event(), sender._sleep
+
+    async def sleeping(seconds: float) -> None:
+        idle.set()
+        await sleep(seconds)
+
+    monkeypatch.setattr(sender, "_sleep", sleeping)
     running = asyncio.create_task(sender.run())
-    await asyncio.sleep(0.05)  # the worker found nothing and sleeps for a minute
+    async with asyncio.timeout(5):
+        await idle.wait()  # the worker found nothing and sleeps for a minute
     await email_open(client, admin_key, await contact(client, admin_key, "poke@x.it"))
     async with asyncio.timeout(5):
         await arrived.wait()

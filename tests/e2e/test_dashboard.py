@@ -156,18 +156,13 @@ def open_with_key(page: Page, server: Server, key: str) -> None:
 
 
 def until_live(page: Page, server: Server) -> None:
-    """Waits until the page is live and its subscriptions deliver: a subscription without a
-    cursor starts when the server has registered it, which the page cannot see."""
+    """Waits until the page is live and its subscriptions deliver. They subscribe with the
+    cursor of the connection_ack (live.js), so an event written once the page shows "live"
+    reaches them, however long the server takes to register them."""
     expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=SLOW)
-    for attempt in range(30):
-        email = f"warm.up.{next(_numbers)}@dashboard.it"
-        record(server, email, "EMAIL_OPEN")
-        try:
-            expect(page.locator("#tier-move")).to_contain_text(email, timeout=1_000)
-            return
-        except AssertionError:
-            if attempt == 29:
-                raise
+    email = f"warm.up.{next(_numbers)}@dashboard.it"
+    record(server, email, "EMAIL_OPEN")
+    expect(page.locator("#tier-move")).to_contain_text(email, timeout=SLOW)
 
 
 def alert(page: Page, email: str) -> Any:
@@ -193,9 +188,9 @@ def test_hot_leads_arrive_live_and_none_is_lost_or_doubled_across_a_server_resta
     until_live(page, server)
     total, top = counts(server)
     expect(page.locator("#tier-total")).to_have_text(str(total), timeout=SLOW)
-    # when a contact becomes hot, its alert is in the feed within 2 s
+    # when a contact becomes hot, its alert is in the feed (how fast: bench/, not here)
     make_hot(server, "first.hot@dashboard.it")
-    expect(alert(page, "first.hot@dashboard.it")).to_have_count(1, timeout=2_000)
+    expect(alert(page, "first.hot@dashboard.it")).to_have_count(1, timeout=SLOW)
     expect(alert(page, "first.hot@dashboard.it")).to_contain_text("entered Tier 2+")
     # and the chart follows
     expect(tier_count(page, "Tier 2+")).to_have_attribute("data-count", str(top + 1), timeout=SLOW)
@@ -300,7 +295,7 @@ def test_a_key_revoked_while_watching_stops_the_page_plainly(page: Page, server:
     make_hot(server, "after.revoke@dashboard.it")  # the next event finds the key revoked
     expect(page.locator("#status")).to_have_attribute("data-state", "bad-key", timeout=SLOW)
     expect(page.locator("#key-error")).to_contain_text("This API key was refused")
-    page.wait_for_timeout(1_500)
+    page.wait_for_timeout(1_500)  # a reconnect delay or more: proving none takes a window
     assert len(sockets) == 1
 
 
@@ -409,7 +404,7 @@ def test_the_kpi_panel_shows_the_servers_kpis_and_follows_events_at_most_every_1
     expect(alert(page, "kpi.hot@dashboard.it")).to_have_count(1, timeout=SLOW)
     record_now(server, "kpi.later@dashboard.it", "EMAIL_OPEN")
     expect(page.locator("#tier-move")).to_contain_text("kpi.later@dashboard.it", timeout=SLOW)
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)  # proving no early reload takes a window (bounded)
     assert len(sent) == before
     with page.expect_response(is_kpis, timeout=SLOW):
         page.clock.fast_forward(10_000)

@@ -26,8 +26,8 @@ async def test_demo_stream_moves_the_subscribers_of_a_server_in_another_process(
         key = first_key(server)
         wait_healthy(port, server)
         live = await Live.connect(port, key)
-        await live.subscribe("s", "subscription { scoreChanged { cursor delta } }")
-        await asyncio.sleep(0.3)
+        query = "subscription($after: String) { scoreChanged(after: $after) { cursor delta } }"
+        await live.subscribe("s", query, {"after": live.cursor})
         # when `segmento demo --stream` runs in its own process on the same database
         demo = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "api.cli", "demo", "--contacts", "40", "--companies", "4",

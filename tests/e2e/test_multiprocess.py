@@ -4,17 +4,24 @@ nothing (subscribers resume from the event log)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
 from tests.conftest import IN_CI, _truncate
-from tests.servers import Live, first_key, free_port, post, start, stop, wait_healthy
+from tests.servers import (
+    Live,
+    first_key,
+    free_port,
+    post,
+    start,
+    stop,
+    until_subscribed,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -93,14 +100,12 @@ def email_of(message: dict[str, object]) -> str:
 async def test_two_processes_share_events_and_a_restart_loses_nothing(shared, redis_url):
     with Pair(shared["DATABASE_URL"], shared["BROADCAST_URL"]) as pair:
         key, port_a, port_b = pair.key, pair.port_a, pair.port_b
-        # a subscriber on B sees a change made through A within a second
+        # a subscriber on B sees a change made through A (how fast: bench/, not here)
         live = await Live.connect(port_b, key)
-        await live.subscribe("s", SCORES)
-        await asyncio.sleep(0.5)
-        started = time.monotonic()
+        await live.subscribe("s", SCORES, {"after": live.cursor})
+        await until_subscribed(port_b)  # so the change comes over the broadcast, not the log
         await post(port_a, key, RECORD, one_open("first@multi.it"))
-        message = await live.next(wait=5)
-        assert time.monotonic() - started < 1.0
+        message = await live.next(wait=30)
         assert email_of(message) == "first@multi.it"
         cursor = message["payload"]["data"]["scoreChanged"]["cursor"]
         # B restarts while A keeps changing things
@@ -118,9 +123,10 @@ async def test_two_processes_share_events_and_a_restart_loses_nothing(shared, re
         # the broadcast connection of B drops: B reconnects and catches up from the log
         redis.Redis.from_url(redis_url).client_kill_filter(_type="pubsub")
         await post(port_a, key, RECORD, one_open("after-drop@multi.it"))
-        assert email_of(await again.next(wait=15)) == "after-drop@multi.it"
-        with pytest.raises(TimeoutError):
-            await again.next(wait=1)  # and nothing twice
+        assert email_of(await again.next(wait=30)) == "after-drop@multi.it"
+        # and nothing twice: the next event delivered is the next one written
+        await post(port_a, key, RECORD, one_open("last@multi.it"))
+        assert email_of(await again.next(wait=30)) == "last@multi.it"
         await again.close()
 
 
@@ -130,14 +136,14 @@ async def test_postgres_notify_can_carry_the_events_between_processes(shared):
     with Pair(shared["DATABASE_URL"], broadcast) as pair:
         key, port_a, port_b = pair.key, pair.port_a, pair.port_b
         live = await Live.connect(port_b, key)
-        await live.subscribe("s", SCORES)
-        await asyncio.sleep(0.5)
+        await live.subscribe("s", SCORES, {"after": live.cursor})
+        await until_subscribed(port_b)  # so the events come over NOTIFY, not the log
         await post(port_a, key, RECORD, one_open("one@pg.it"))
-        assert email_of(await live.next(wait=5)) == "one@pg.it"
+        assert email_of(await live.next(wait=30)) == "one@pg.it"
         many = [{"email": f"bulk{i}@pg.it", "type": "EMAIL_OPEN", "idempotencyKey": f"bulk{i}",
                  "occurredAt": "2026-11-23T08:00:00+00:00"} for i in range(200)]  # fmt: skip
         bulk = "mutation($i: [InteractionInput!]!) { recordInteractions(interactions: $i) { errorCount } }"
         await post(port_a, key, bulk, {"i": many})
-        got = {email_of(await live.next(wait=5)) for _ in many}
+        got = {email_of(await live.next(wait=30)) for _ in many}
         assert got == {m["email"] for m in many}
         await live.close()

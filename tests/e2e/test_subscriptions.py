@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,12 +22,14 @@ from tests.servers import (
     TRANSPORT_WS,
     Live,
     StalledClient,
+    ack_cursor,
     first_key,
     free_port,
     post,
     sqlite_url,
     start,
     stop,
+    until_subscribed,
     wait_healthy,
 )
 
@@ -91,8 +94,7 @@ def score_of(message: dict[str, object]) -> dict[str, object]:
 async def test_a_subscriber_resumes_with_its_cursor_without_gap_or_duplicate(server):
     # given a subscriber that saw one event, then disconnected
     live = await Live.connect(server.port, server.key)
-    await live.subscribe("s", SCORES)
-    await asyncio.sleep(0.2)
+    await live.subscribe("s", SCORES, {"after": live.cursor})
     await record(server, visits(1, "first"))
     cursor = score_of(await live.next())["cursor"]
     await live.close()
@@ -118,8 +120,10 @@ async def test_a_subscriber_resumes_with_its_cursor_without_gap_or_duplicate(ser
     assert sorted(emails[100:]) == sorted(m["email"] for batch in during for m in batch)
     cursors = [int(r["cursor"]) for r in received]
     assert cursors == sorted(set(cursors)) and cursors[0] > int(cursor)
-    with pytest.raises(TimeoutError):
-        await again.next(wait=0.5)  # nothing duplicated afterwards
+    # and nothing is duplicated afterwards: the next event is the next one delivered
+    last = visits(1, "last")
+    await record(server, last)
+    assert score_of(await again.next())["contact"]["email"] == last[0]["email"]
     await again.close()
 
 
@@ -134,12 +138,13 @@ async def test_filters_see_the_contact_after_the_change_tags_and_dates_included(
     found = await post(server.port, server.key, f'{{ contactByEmail(email: "{tagged}") {{ id }} }}')
     await post(server.port, server.key, 'mutation($id: ID!) { assignTag(contactId: $id, code: "fiera-milano") { id } }',
                {"id": found["contactByEmail"]["id"]})  # fmt: skip
-    query = """subscription($f: ContactFilter) { scoreChanged(filter: $f) { contact { email } } }"""
+    query = """subscription($f: ContactFilter, $after: String) {
+      scoreChanged(filter: $f, after: $after) { contact { email } } }"""
     live = await Live.connect(server.port, server.key)
-    await live.subscribe("tag", query, {"f": {"hasAnyTag": ["fiera-milano"]}})
-    await live.subscribe("recent", query, {"f": {"lastActivityWithinDays": 3650}})
-    await live.subscribe("none", query, {"f": {"regionIn": ["Molise"]}})
-    await asyncio.sleep(0.3)
+    for op_id, where in [("tag", {"hasAnyTag": ["fiera-milano"]}),
+                         ("recent", {"lastActivityWithinDays": 3650}),
+                         ("none", {"regionIn": ["Molise"]})]:  # fmt: skip
+        await live.subscribe(op_id, query, {"f": where, "after": live.cursor})
     await record(server, items)
     got = [await live.next() for _ in range(3)]
     by_id: dict[str, list[str]] = {}
@@ -147,7 +152,7 @@ async def test_filters_see_the_contact_after_the_change_tags_and_dates_included(
         by_id.setdefault(message["id"], []).append(score_of(message)["contact"]["email"])
     assert by_id["tag"] == [tagged]
     assert sorted(by_id["recent"]) == sorted(i["email"] for i in items)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError):  # proving an absence takes a window: 0.5 s, bounded
         await live.next(wait=0.5)  # nothing for the Molise filter
     await live.close()
 
@@ -171,8 +176,7 @@ async def test_contact_activity_replays_everything_that_happened_to_one_contact(
 
 async def test_the_legacy_graphql_ws_protocol_delivers_too(server):
     live = await Live.connect(server.port, server.key, LEGACY_WS)
-    await live.subscribe("1", SCORES)
-    await asyncio.sleep(0.2)
+    await live.subscribe("1", SCORES, {"after": live.cursor})  # its ack carries one too
     items = visits(1, "legacy")
     await record(server, items)
     message = await live.next()
@@ -213,8 +217,7 @@ async def test_a_revoked_key_stops_its_open_subscriptions_and_operations(server)
         'mutation { createApiKey(name: "dashboard", scope: READ) { secret apiKey { id } } }')  # fmt: skip
     secret, key_id = created["createApiKey"]["secret"], created["createApiKey"]["apiKey"]["id"]
     live = await Live.connect(server.port, secret)
-    await live.subscribe("s", SCORES)
-    await asyncio.sleep(0.2)
+    await live.subscribe("s", SCORES, {"after": live.cursor})
     await record(server, visits(1, "before-revoke"))
     assert score_of(await live.next())["cursor"]
     await post(
@@ -248,8 +251,7 @@ async def test_a_bad_filter_or_cursor_is_refused_with_a_code(server):
 
 async def test_a_failed_mutation_publishes_nothing(server):
     live = await Live.connect(server.port, server.key)
-    await live.subscribe("s", SCORES)
-    await asyncio.sleep(0.2)
+    await live.subscribe("s", SCORES, {"after": live.cursor})  # a logged event would replay
     bad = [{"email": "not-an-email", "type": "EMAIL_OPEN",
             "occurredAt": "2026-11-23T08:00:00+00:00", "idempotencyKey": "x"}]  # fmt: skip
     answer = await post(server.port, server.key, RECORD, {"items": bad})
@@ -276,12 +278,12 @@ async def test_a_slow_consumer_is_cut_off_and_memory_stays_bounded(tmp_path):
         # given a consumer that subscribes, then stops reading its socket
         slow = StalledClient(served.port)
         slow.send({"type": "connection_init", "payload": {"authorization": f"Bearer {served.key}"}})
-        assert slow.receive()["type"] == "connection_ack"
+        ack_cursor(slow.receive())
         # wide results that cost little to execute, so the consumer falls behind, not the group
         many = " ".join(f"a{i}: at k{i}: contactId o{i}: oldScore" for i in range(9))
         slow.send({"id": "s", "type": "subscribe",
                    "payload": {"query": f"subscription {{ scoreChanged {{ cursor delta {many} }} }}"}})  # fmt: skip
-        await asyncio.sleep(0.3)
+        await until_subscribed(served.port)  # live, so the flood goes through its buffer
         before = rss_kib(served.process.pid)
         # when about 11 MB of results are due (more than the sockets in between can hold)
         for round_ in range(16):
@@ -313,15 +315,31 @@ async def test_a_slow_consumer_is_cut_off_and_memory_stays_bounded(tmp_path):
         await again.close()
 
 
+async def until_refused(live: Live, variables: dict[str, str], seconds: float = 30) -> Any:
+    """Subscribes to SCORES again and again until the server refuses it; its errors."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    for attempt in itertools.count():
+        op_id = f"try{attempt}"
+        await live.subscribe(op_id, SCORES, variables)
+        answer = await live.next()
+        while answer.get("id") != op_id:  # the rest of an earlier attempt
+            answer = await live.next()
+        if answer["type"] == "error":
+            return answer["payload"]
+        if answer["payload"].get("errors"):
+            return answer["payload"]["errors"]
+        await live.send({"id": op_id, "type": "complete"})  # it replayed: not pruned yet
+        assert asyncio.get_running_loop().time() < deadline, "the events were never pruned"
+        await asyncio.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
 async def test_a_cursor_older_than_the_retention_has_expired(tmp_path):
     env = {"SEGMENTO_EVENT_RETENTION_DAYS": "0", "SEGMENTO_PRUNE_INTERVAL_SECONDS": "0.2"}
     for served in serve(tmp_path, **env):
         await record(served, visits(3, "old"))
-        await asyncio.sleep(1.0)  # pruned by the scheduler
         live = await Live.connect(served.port, served.key)
-        await live.subscribe("s", SCORES, {"after": "1"})
-        refused = await live.next()
-        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+        errors = await until_refused(live, {"after": "1"})  # once the scheduler pruned them
         assert errors[0]["extensions"]["code"] == "CURSOR_EXPIRED"
         assert "subscribe without after" in errors[0]["message"]
         await live.close()

@@ -174,7 +174,9 @@ async def test_a_pending_delivery_survives_a_restart_and_is_delivered_once(tmp_p
                 return found if found["status"] == "DELIVERED" else None
 
             done = await until(delivered, "the delivery after the restart")
-            await asyncio.sleep(0.5)  # room for a duplicate, if there were one
+            # proving there is no second send takes a window (bounded, on purpose): a
+            # duplicate would be a retry, due 0.2 s (SEGMENTO_WEBHOOK_BACKOFF_SECONDS) on
+            await asyncio.sleep(0.5)
             assert len(receiver.requests) == 1
         finally:
             out = stop(process)
