@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from persistence.types import UtcDateTime
@@ -394,4 +394,5 @@ class DefinitionVersionRow(SQLModel, table=True):
     __tablename__ = "definition_version"
 
     kind: str = Field(primary_key=True, max_length=20)
-    version: int = 0
+    # Microseconds since 1970 once bumped (persistence/base.py BUMP): 64 bits.
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

@@ -21,7 +21,7 @@ def upgrade() -> None:
     table = op.create_table(
         "definition_version",
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("kind", name=op.f("pk_definition_version")),
     )
     kinds = ("lists", "automations", "tiers")
