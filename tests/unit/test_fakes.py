@@ -9,22 +9,10 @@ import inspect
 import pytest
 
 from domain.events import interaction
-from services import ports
 from tests.fakes import T0, FakeUnitOfWork, FakeUnitOfWorkFactory, contact
+from tests.unit.test_ports import repository_ports
 
-
-def _ports() -> dict[str, type]:
-    """Repository name -> its Protocol, from the properties of the UnitOfWork port."""
-    found = {}
-    for name, value in vars(ports.UnitOfWork).items():
-        if isinstance(value, property) and value.fget is not None:
-            kind = inspect.get_annotations(value.fget, eval_str=True)["return"]
-            if isinstance(kind, type) and kind.__module__ == "services.repository_ports":
-                found[name] = kind
-    return found
-
-
-PORTS = _ports()
+PORTS = repository_ports()
 _UOW = FakeUnitOfWorkFactory()()
 FAKES = {name: getattr(_UOW, name) for name in PORTS if name in vars(_UOW)}
 

@@ -126,7 +126,7 @@ def test_every_repository_of_the_unit_of_work_has_a_port(uow: concrete.UnitOfWor
     assert repositories == set(_REPOSITORIES)
 
 
-def _repositories() -> dict[str, type]:
+def repository_ports() -> dict[str, type]:
     """Attribute -> repository Protocol, from the UnitOfWork Protocol's properties."""
     found = {}
     for name, value in vars(ports.UnitOfWork).items():
@@ -137,4 +137,4 @@ def _repositories() -> dict[str, type]:
     return found
 
 
-_REPOSITORIES = _repositories()
+_REPOSITORIES = repository_ports()
