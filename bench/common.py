@@ -96,10 +96,11 @@ class Server:
         self.process.wait(timeout=15)
 
 
-def segmento_server(db: Path) -> Server:
+def segmento_server(db: Path | str) -> Server:
+    """`segmento serve` on the SQLite file `db`, or on the database URL `db`."""
     port = free_port()
     env = {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "DATABASE_URL": db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}",
         "SEGMENTO_DECAY_INTERVAL_SECONDS": "0",
         "SEGMENTO_MAX_BODY_BYTES": str(8 * 1024 * 1024),
     }
