@@ -85,7 +85,8 @@ async def merge_contacts(
         change = {"cid": keep_id, "delta": total - keep.score, "now": now,
                   "activity": max(active) if active else None}  # fmt: skip
         await uow.contacts.add_scores([change])
-        uow.contacts.touch([keep_id], now, attributes=True)  # filled fields, other company
+        # The merged contacts' FIT entries moved here too: fit points are reconciled at commit.
+        uow.contacts.touch([keep_id], now, attributes=True)
         await uow.commit()
         result = await uow.contacts.get(keep_id)
     assert result is not None
