@@ -1,32 +1,41 @@
-"""SQLite calls for SQLAlchemy's aiosqlite dialect: inline on the event loop's thread for
-write transactions, on a worker thread for reads.
+"""SQLite calls for SQLAlchemy's aiosqlite dialect, made on the event loop's own thread, and
+a read that runs long moved to a worker thread.
 
 aiosqlite runs every call on a helper thread; on a small VM each hop costs ~0.15 ms, and a
 recordInteraction transaction makes dozens of them (measured: 5.8 ms per transaction with
-hops, see bench/ingest.py). A write's statements are short index lookups and writes that take
-microseconds, so they run inline, cheaper than the hop (and writers take turns anyway). A
-read may scan and sort many rows: the unit of work sets `offload` on read transactions, whose
-statements and fetches run on a worker thread (sqlite3 releases the GIL while it steps), so a
-long read never holds the event loop, and other requests keep being served beside it (WAL
-lets readers run beside the writer). Every statement checks the request's time budget
-(`domain.deadline`). This object offers the part of aiosqlite's connection API that
-SQLAlchemy's adapter uses; the dialect stays aiosqlite.
+hops, see bench/ingest.py). Our statements are mostly index lookups and writes that take
+microseconds, so running them inline is cheaper than the hop; and always hopping made reads
+slower still while a writer kept the loop busy (each hop waits for the GIL: bench.retier's
+reads during a re-tier went from p50 61 ms to 162 ms). So a read transaction's statement
+runs inline for at most INLINE_SECONDS; one still running then is stopped (SQLite's
+progress handler; a read has nothing to roll back) and run again, with its fetch, on a
+worker thread, where sqlite3 releases the GIL while it steps: a long read never holds the
+event loop for longer than that. Writes stay inline (writers take turns anyway). Every
+statement also checks the request's time budget (`domain.deadline`). This object offers the
+part of aiosqlite's connection API that SQLAlchemy's adapter uses; the dialect stays
+aiosqlite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from domain.deadline import PROGRESS_STEPS, sqlite_progress
+
+INLINE_SECONDS = 0.02  # the longest a read's statement runs on the event loop
 
 
 class InlineCursor:
     def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
         self._owner = owner
+        self._statement: tuple[str, Any] | None = None
+        self._rows: list[Any] | None = None  # fetched off the loop, handed out from here
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -55,29 +64,60 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        if self._owner.offload:
-            await asyncio.to_thread(self._cursor.execute, sql, parameters)
-        else:
+        self._rows = None
+        if not self._owner.offload:
             self._cursor.execute(sql, parameters)
+            return self
+        self._statement = (sql, parameters)
+        try:
+            with self._owner.inline():
+                self._cursor.execute(sql, parameters)
+        except sqlite3.OperationalError:
+            if not self._owner.moved:
+                raise
+            await self._off_the_loop()
         return self
 
+    async def _off_the_loop(self) -> None:
+        """The statement again, and all its rows, on a worker thread."""
+        assert self._statement is not None
+        sql, parameters = self._statement
+
+        def run() -> list[Any]:
+            self._cursor.execute(sql, parameters)
+            return self._cursor.fetchall() if self._cursor.description else []
+
+        self._rows = await asyncio.to_thread(run)
+
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
+        self._rows = None
         self._cursor.executemany(sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
-        if self._owner.offload:
-            return await asyncio.to_thread(self._cursor.fetchone)
+        if self._rows is not None:
+            return self._rows.pop(0) if self._rows else None
         return self._cursor.fetchone()
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
-        if self._owner.offload:
-            return await asyncio.to_thread(self._cursor.fetchmany, size or self._cursor.arraysize)
-        return self._cursor.fetchmany(size or self._cursor.arraysize)
+        count = size or self._cursor.arraysize
+        if self._rows is not None:
+            out, self._rows = self._rows[:count], self._rows[count:]
+            return out
+        return self._cursor.fetchmany(count)
 
     async def fetchall(self) -> list[Any]:
-        if self._owner.offload:
-            return await asyncio.to_thread(self._cursor.fetchall)
+        if self._rows is None and self._owner.offload:
+            try:
+                with self._owner.inline():
+                    return self._cursor.fetchall()
+            except sqlite3.OperationalError:
+                if not self._owner.moved:
+                    raise
+                await self._off_the_loop()
+        if self._rows is not None:
+            out, self._rows = self._rows, []
+            return out
         return self._cursor.fetchall()
 
     async def close(self) -> None:
@@ -87,8 +127,28 @@ class InlineCursor:
 class InlineConnection:
     def __init__(self, path: str) -> None:
         self._conn: sqlite3.Connection | None = sqlite3.connect(path, check_same_thread=False)
-        self._conn.set_progress_handler(sqlite_progress, PROGRESS_STEPS)
+        self._conn.set_progress_handler(self._progress, PROGRESS_STEPS)
         self.offload = False  # set by the unit of work for read transactions
+        self.moved = False  # the last inline statement was stopped to move off the loop
+        self._inline_until: float | None = None
+
+    @contextmanager
+    def inline(self) -> Iterator[None]:
+        """A read step on the event loop, stopped (`moved`) after INLINE_SECONDS."""
+        self.moved = False
+        self._inline_until = time.monotonic() + INLINE_SECONDS
+        try:
+            yield
+        finally:
+            self._inline_until = None
+
+    def _progress(self) -> int:
+        if sqlite_progress():  # the request's time budget is spent
+            return 1
+        if self._inline_until is not None and time.monotonic() > self._inline_until:
+            self.moved = True
+            return 1
+        return 0
 
     @property
     def _connection(self) -> sqlite3.Connection | None:

@@ -66,19 +66,31 @@ async def test_within_the_budgets_everything_answers(budgeted, write_key):
     assert (await gql(budgeted, PAGE, key=write_key)).data["contacts"]["totalCount"] == 1
 
 
-async def _thread_of_statements(uows, *, write: bool) -> int:
-    async with uows(write=write) as uow:
+LONG = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+    "SELECT max(i), probe() FROM n"
+)
+
+
+async def _thread_of(db: Database, sql: str, *, write: bool) -> int:
+    async with unit_of_work_factory(db)(write=write) as uow:
         raw = (await uow.conn.get_raw_connection()).driver_connection
         raw.handle.create_function("probe", 0, threading.get_ident)
-        return int((await uow.conn.execute(text("SELECT probe()"))).scalar_one())
+        return int((await uow.conn.execute(text(sql))).all()[0][-1])
 
 
-async def test_sqlite_reads_run_on_a_worker_thread_and_writes_inline(uows, database_url):
+async def test_sqlite_reads_that_run_long_move_off_the_event_loop(database_url, monkeypatch):
     if sqlite_path(database_url) is None:
         pytest.skip("SQLite only")
-    here = threading.get_ident()
-    assert await _thread_of_statements(uows, write=False) != here
-    assert await _thread_of_statements(uows, write=True) == here
+    monkeypatch.setattr(sqlite_inline, "PROGRESS_STEPS", 50)
+    here, db = threading.get_ident(), Database(database_url)
+    try:
+        assert await _thread_of(db, "SELECT probe()", write=False) == here  # short: inline
+        monkeypatch.setattr(sqlite_inline, "INLINE_SECONDS", 0.0)
+        assert await _thread_of(db, LONG, write=False) != here  # stopped, run again off it
+        assert await _thread_of(db, LONG, write=True) == here  # writes stay inline
+    finally:
+        await db.dispose()
 
 
 async def test_postgres_stops_a_statement_past_its_timeout_and_rolls_back(database_url):
