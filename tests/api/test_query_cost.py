@@ -148,3 +148,18 @@ def test_every_documented_operation_is_within_the_read_budget_and_listed_in_the_
         "the cost table in frontend-contract/README.md is out of date; it should read:\n"
         + cost_table(costs)
     )
+
+
+async def test_many_concurrent_anonymous_introspections_are_served_while_a_query_answers(
+    client, read_key
+):
+    """16 concurrent anonymous `__schema` queries (4 MB answers each, once) share the cached
+    answer, and a simple query is answered among them."""
+    query = "{ __schema { types { name fields { name type { name } } } } }"
+    answers = await asyncio.gather(
+        *(gql(client, query) for _ in range(16)), gql(client, SIMPLE, key=read_key)
+    )
+    *introspections, simple = answers
+    assert all(a.errors == [] for a in introspections)
+    assert all(a.data == introspections[0].data for a in introspections)
+    assert simple.errors == [] or simple.codes == ["NOT_FOUND"]
