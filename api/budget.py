@@ -78,9 +78,10 @@ class QueryCostGuard(SchemaExtension):
 
 def _refusal(cost: Cost, scope: Scope) -> GraphQLError:
     return GraphQLError(
-        f"this operation costs {cost.value:,}, above the {cost.limit:,} a '{scope.value}' key may "
-        "spend on one request: ask for smaller pages (first/last), nest fewer connections, "
-        "or split it into several requests (see the contract's Query cost chapter)",
+        f"this operation costs {cost.value:,}, above the {cost.limit:,} a key with scope "
+        f"'{scope.value}' may spend on one request: ask for smaller pages (first/last), nest "
+        "fewer connections, or split it into several requests (see the contract's Query cost "
+        "chapter)",
         extensions={"code": "QUERY_TOO_COSTLY", "cost": cost.value, "limit": cost.limit},
     )
 
