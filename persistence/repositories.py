@@ -41,7 +41,14 @@ from domain.contacts import (
 from domain.filters import ContactFilter
 from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
-from persistence.base import Repository, dense_span, enum_or_none, fetch_plain, plain
+from persistence.base import (
+    Repository,
+    bump_definitions,
+    dense_span,
+    enum_or_none,
+    fetch_plain,
+    plain,
+)
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.list_repositories import stored_members
@@ -564,6 +571,7 @@ class TagRepository(Repository):
         """Its holders lose it and are re-placed (filters may read it)."""
         holders = await self.holders(tag_id)
         await self.conn.execute(delete(tag_t).where(tag_t.c.id == tag_id))
+        await bump_definitions(self.conn, "rules")  # rules that gave it lose it (SET NULL)
         self.changes.touch(holders, None)
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:

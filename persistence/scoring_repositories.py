@@ -22,7 +22,7 @@ from domain.scoring import (
     RuleStatus,
     ScoringRule,
 )
-from persistence.base import Repository, plain
+from persistence.base import Repository, bump_definitions, definition_version, plain
 from persistence.tables import metadata
 
 T = TypeVar("T")
@@ -34,10 +34,6 @@ decay_t: Table = metadata.tables["decay_policy"]
 
 
 # Statements of the hot paths, built once.
-ACTIVE_RULES = select(rule_t).where(
-    rule_t.c.status == RuleStatus.ACTIVE.value,
-    rule_t.c.interaction_type.in_(bindparam("types", expanding=True)),
-)
 INTERACTIONS_BY_KEY = select(interaction_t).where(
     interaction_t.c.idempotency_key.in_(bindparam("keys", expanding=True))
 )
@@ -126,25 +122,35 @@ class RuleRepository(Repository):
         rows = await self._rows(select(rule_t).where(rule_t.c.id.in_(list(ids))))
         return {row.id: rule_from_row(row) for row in rows}
 
-    async def active_for_types(self, types: Iterable[str]) -> list[ScoringRule]:
-        rows = (await self.conn.execute(ACTIVE_RULES, {"types": list(types)})).all()
-        return [rule_from_row(r) for r in rows]
-
     async def by_name(self, name: str) -> ScoringRule | None:
         row = (await self.conn.execute(select(rule_t).where(rule_t.c.name == name))).first()
         return rule_from_row(row) if row else None
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(rule_t).values(**plain(values), created_at=now, updated_at=now)
-        return int((await self.conn.execute(stmt.returning(rule_t.c.id))).scalar_one())
+        rule_id = int((await self.conn.execute(stmt.returning(rule_t.c.id))).scalar_one())
+        await bump_definitions(self.conn, "rules")
+        return rule_id
 
     async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
         await self.conn.execute(
             update(rule_t).where(rule_t.c.id == rule_id).values(**plain(values), updated_at=now)
         )
+        await bump_definitions(self.conn, "rules")
 
     async def delete(self, rule_id: int) -> None:
         await self.conn.execute(delete(rule_t).where(rule_t.c.id == rule_id))
+        await bump_definitions(self.conn, "rules")
+
+    async def active(self) -> list[ScoringRule]:
+        """Every active rule, in id order."""
+        stmt = select(rule_t).where(rule_t.c.status == RuleStatus.ACTIVE.value)
+        return [rule_from_row(r) for r in await self._rows(stmt.order_by(rule_t.c.id))]
+
+    async def version(self) -> int:
+        """Bumped in the transaction that adds, changes or removes a rule (or a tag, whose
+        deletion clears it from the rules that gave it)."""
+        return await definition_version(self.conn, "rules")
 
 
 class FitRuleRepository(Repository):

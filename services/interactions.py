@@ -37,8 +37,17 @@ from domain.scoring import (
     normalise_page,
 )
 from services.ports import UnitOfWork, UnitOfWorkFactory
+from services.versioned import ByVersion
 
 MAX_BATCH = 1000
+_active_by_version: ByVersion[list[ScoringRule]] = ByVersion()
+
+
+async def active_rules(uow: UnitOfWork) -> list[ScoringRule]:
+    """The active scoring rules, read once per version of the rules (every write awards)."""
+    return await _active_by_version.get(uow, await uow.rules.version(), uow.rules.active)
+
+
 MAX_KEY = 200
 RETRIES = 3
 
@@ -194,7 +203,8 @@ class _Batch:
 
     async def awards(self) -> dict[int, list[tuple[Award, str]]]:
         """What each fresh item earns, in input order, caps counted across the batch."""
-        rules = await self.uow.rules.active_for_types({self.items[i].type for i in self.fresh})
+        types = {self.items[i].type for i in self.fresh}
+        rules = [r for r in await active_rules(self.uow) if r.interaction_type in types]
         used = await self._used_today(rules)
         names = {rule.id: rule.name for rule in rules}
         out: dict[int, list[tuple[Award, str]]] = {}

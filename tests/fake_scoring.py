@@ -12,7 +12,7 @@ from domain.changes import Changes
 from domain.errors import WriteConflict
 from domain.fit import FitRule
 from domain.scoring import Interaction, LedgerEntry, LedgerReason, RuleStatus, ScoringRule
-from tests.fake_store import FakeStore, Partial
+from tests.fake_store import _VERSIONS, FakeStore, Partial
 
 
 class FakeRules(Partial):
@@ -33,10 +33,13 @@ class FakeRules(Partial):
     async def get_many(self, ids: Iterable[int]) -> dict[int, ScoringRule]:
         return {i: self.store.rules[i] for i in ids if i in self.store.rules}
 
-    async def active_for_types(self, types: Iterable[str]) -> list[ScoringRule]:
-        wanted = set(types)
-        return [r for r in self.store.rules.values()
-                if r.status is RuleStatus.ACTIVE and r.interaction_type in wanted]  # fmt: skip
+    async def active(self) -> list[ScoringRule]:
+        return [self.store.rules[i] for i in sorted(self.store.rules)
+                if self.store.rules[i].status is RuleStatus.ACTIVE]  # fmt: skip
+
+    async def version(self) -> int:
+        """A new version at every call: services never serve rules from their cache."""
+        return next(_VERSIONS)
 
 
 class FakeFitRules(Partial):

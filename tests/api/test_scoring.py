@@ -674,3 +674,27 @@ async def test_interactions_and_fit_entries_can_be_read_back(client, admin_key, 
         "nodes": [{"type": "PAGE_VISIT", "page": "https://x.it/a?b=1", "idempotencyKey": "r1"}],
     }
     assert card["scoreBreakdown"]["nodes"] == [{"reason": "FIT", "fitRule": {"name": "Web"}}]
+
+
+async def test_rules_read_from_the_cache_follow_every_change_of_a_rule_or_its_tag(
+    client, admin_key, write_key, clock
+):
+    """Active rules are cached per version: an edit, a suspension and the deletion of the
+    tag a rule gives all apply to the very next interaction."""
+    await gql(client, 'mutation { createTag(input: {name: "Demo"}) { id } }', key=admin_key)
+    rule = {"name": "Demo", "group": "FORM", "interactionType": "DEMO_SIGNUP", "points": 7,
+            "tagCode": "demo"}  # fmt: skip
+    created = (await gql(client, CREATE_RULE, {"input": rule}, key=admin_key)).ok()
+    rule_id = created["createScoringRule"]["id"]
+    first = (await record(client, write_key, interaction("d1", "DEMO_SIGNUP", clock=clock))).ok()
+    assert first["recordInteraction"]["scoreDelta"] == 7
+    await gql(client, UPDATE_RULE, {"id": rule_id, "input": {"points": 3}}, key=admin_key)
+    second = (await record(client, write_key, interaction("d2", "DEMO_SIGNUP", clock=clock))).ok()
+    assert second["recordInteraction"]["scoreDelta"] == 3
+    assert (await gql(client, 'mutation { deleteTag(code: "demo") }', key=admin_key)).ok()
+    third = (await record(client, write_key, interaction("d3", "DEMO_SIGNUP", clock=clock))).ok()
+    assert third["recordInteraction"]["scoreDelta"] == 3
+    assert third["recordInteraction"]["contact"]["tags"] == []
+    await gql(client, UPDATE_RULE, {"id": rule_id, "input": {"status": "SUSPENDED"}}, key=admin_key)
+    fourth = (await record(client, write_key, interaction("d4", "DEMO_SIGNUP", clock=clock))).ok()
+    assert fourth["recordInteraction"]["scoreDelta"] == 0

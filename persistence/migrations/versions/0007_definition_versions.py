@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("kind", name=op.f("pk_definition_version")),
     )
-    kinds = ("lists", "automations", "tiers")
+    kinds = ("lists", "automations", "tiers", "rules")
     op.bulk_insert(table, [{"kind": kind, "version": 1} for kind in kinds])
 
 
