@@ -398,10 +398,6 @@ class ContactRepository(Repository):
         rows = (await self.conn.execute(SCORES_BY_ID, {"ids": list(ids)})).all()
         return {r.id: r.score for r in rows}
 
-    async def ids_of_company(self, company_id: int) -> list[int]:
-        stmt = select(contact_t.c.id).where(contact_t.c.company_id == company_id)
-        return [r.id for r in await self._rows(stmt)]
-
     async def ids_unplaced(self, limit: int) -> list[int]:
         """Contacts with no tier yet (created before tiers existed)."""
         stmt = select(contact_t.c.id).where(contact_t.c.tier.is_(None)).order_by(contact_t.c.id)

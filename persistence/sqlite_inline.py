@@ -128,7 +128,7 @@ class InlineConnection:
     def __init__(self, path: str) -> None:
         self._conn: sqlite3.Connection | None = sqlite3.connect(path, check_same_thread=False)
         self._conn.set_progress_handler(self._progress, PROGRESS_STEPS)
-        self.offload = False  # set by the unit of work for read transactions
+        self.offload = False  # a read transaction: long statements may move off the loop
         self.moved = False  # the last inline statement was stopped to move off the loop
         self._inline_until: float | None = None
 

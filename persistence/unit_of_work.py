@@ -73,7 +73,7 @@ class UnitOfWork:
         except BaseException:
             self._release()
             raise
-        if self.db.is_sqlite:  # reads run on a worker thread, writes inline (sqlite_inline.py)
+        if self.db.is_sqlite:  # a read that runs long moves off the loop (sqlite_inline.py)
             driver = (await self.conn.get_raw_connection()).driver_connection
             if isinstance(driver, InlineConnection):
                 driver.offload = not self.write

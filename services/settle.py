@@ -13,11 +13,11 @@ from domain import events
 from domain.changes import Changes
 from domain.contacts import ContactView, Standing
 from services import automations, lists, tiers
+from services.chunks import CHUNK
 from services.fit import refresh_fit
 from services.ports import UnitOfWork
 
 Placed = dict[int, tuple[Standing, Standing, ContactView]]
-CHUNK = 1000
 
 
 async def settle(uow: UnitOfWork) -> None:
