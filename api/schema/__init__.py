@@ -29,6 +29,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.budget import TimeBudget, cost_guard
+from api.compiled import CompiledExecutor
 from api.context import Context, LiveStreams, Results, as_context
 from api.errors import ErrorPolicy, OperationGuard
 from api.live import REVOKED
@@ -107,7 +108,8 @@ def _is_subscription(query: str | None, operation_name: str | None) -> bool:
     return operation is not None and operation.operation is GraphQLOperationType.SUBSCRIPTION
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None, *, compiled: bool = True) -> strawberry.Schema:
+    """`compiled=False` runs every operation on graphql-core's executor alone (tests compare)."""
     settings = settings or Settings()
     # Rule classes made once, so the validation cache sees the same rules on every request.
     rules: list[type[ASTValidationRule]] = [
@@ -138,6 +140,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=CompiledExecutor if compiled else None,
     )
 
 
