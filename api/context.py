@@ -83,6 +83,16 @@ class Loaders:
 
         self.contact_lists = DataLoader(load_fn=load_contact_lists)
 
+        async def load_company_nodes(ids: list[int]) -> list[Any]:
+            from api.schema.company import Company as CompanyNode  # the type imports this module
+
+            found = await companies.companies_by_id(uows, ids)
+            return [CompanyNode.from_domain(c) if (c := found.get(i)) else None for i in ids]
+
+        # Companies as the GraphQL type: a contact's `company` hands out this loader's future
+        # itself, without a coroutine per contact.
+        self.company_node = DataLoader(load_fn=load_company_nodes)
+
 
 class LiveSource(Protocol):
     """What a subscription resolver reads events from (`api.live` sets one per execution)."""

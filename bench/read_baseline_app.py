@@ -29,6 +29,7 @@ from bench.read_queries import (
     COMPANY,
     SQL,
     C,
+    P,
     Schemes,
     card_body,
     page_body,
@@ -76,7 +77,7 @@ schemes = Schemes()
 async def plain_page(n: int, first: int) -> bytes:
     async with db.engine.connect() as conn:
         rows = (await conn.execute(STATEMENTS["page"], {"n": n, "limit": first + 1})).all()
-        ids = sorted({r[C["company_id"]] for r in rows[:first]} - {None})
+        ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
         companies = (await conn.execute(COMPANIES, {"ids": ids})).all() if ids else []
     return page_body(rows, first, {c[0]: c for c in companies})
 
@@ -122,7 +123,7 @@ class BareSqlite:
 
     async def page(self, n: int, first: int) -> bytes:
         rows = self.rows("page", n, first + 1)
-        ids = sorted({r[C["company_id"]] for r in rows[:first]} - {None})
+        ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
         sql = COMPANY.format(ids=f"IN ({', '.join('?' * len(ids))})")
         companies = self.conn.execute(sql, ids).fetchall() if ids else []
         return page_body(rows, first, {c[0]: c for c in companies})
@@ -158,7 +159,7 @@ class BarePostgres:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(self.sql["page"], n, first + 1)
-            ids = sorted({r[C["company_id"]] for r in rows[:first]} - {None})
+            ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
             companies = await conn.fetch(self.companies, ids) if ids else []
         return page_body(rows, first, {c[0]: c for c in companies})
 

@@ -37,10 +37,14 @@ COMPANY = (
     "company.region, company.city, company.country, company.website, company.created_at, "
     "company.updated_at FROM company WHERE company.id {ids}"
 )
+# The page reads only the columns its selection shows (api/schema/contact.py
+# `contact_columns`): id, then the others by name.
+PAGE_COLUMNS = ("id", "company_id", "email", "first_name", "last_name", "region", "score", "tier")
+P = {name: n for n, name in enumerate(PAGE_COLUMNS)}
 # Named parameters (:name), in the order the bare drivers take them positionally.
 SQL = {
-    "page": _CONTACT + "WHERE contact.score > :n ORDER BY contact.score DESC, contact.id DESC "
-    "LIMIT :limit",
+    "page": "SELECT " + ", ".join(f"contact.{c}" for c in PAGE_COLUMNS) + " FROM contact "
+    "WHERE contact.score > :n ORDER BY contact.score DESC, contact.id DESC LIMIT :limit",
     "contact": _CONTACT + "WHERE contact.id = :id",
     "ledger": "SELECT score_entry.id, score_entry.contact_id, score_entry.reason, "
     "score_entry.detail, score_entry.label, score_entry.points, score_entry.rule_id, "
@@ -93,9 +97,9 @@ def _company(row: Sequence[Any] | None) -> dict[str, Any] | None:
 def page_body(rows: Sequence[Sequence[Any]], first: int, companies: dict[int, Any]) -> bytes:
     nodes = [
         {"node": {
-            "id": str(r[0]), "email": r[1], "firstName": r[2], "lastName": r[3],
-            "score": r[C["score"]], "tier": r[C["tier"]], "region": r[C["region"]],
-            "company": _company(companies.get(r[C["company_id"]])),
+            "id": str(r[0]), "email": r[P["email"]], "firstName": r[P["first_name"]],
+            "lastName": r[P["last_name"]], "score": r[P["score"]], "tier": r[P["tier"]],
+            "region": r[P["region"]], "company": _company(companies.get(r[P["company_id"]])),
         }}
         for r in rows[:first]
     ]  # fmt: skip

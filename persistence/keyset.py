@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from domain.pagination import Cursor, Direction, Page, PageRequest, encode_cursor
+from domain.pagination import Cursor, Cursors, Direction, Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,10 @@ def build_page(
     items = list(rows[: page.limit])
     if page.backward:
         items.reverse()
-    cursors = [
-        encode_cursor(Cursor(key.name, key.to_cursor(key.value_of(row)), row_id(row)))
-        for row in items
-    ]
+    cursors = Cursors(
+        lambda i: Cursor(key.name, key.to_cursor(key.value_of(items[i])), row_id(items[i])),
+        len(items),
+    )
     if page.backward:
         return Page(items, cursors, has_next=page.before is not None, has_previous=has_more)
     return Page(items, cursors, has_next=has_more, has_previous=page.after is not None)

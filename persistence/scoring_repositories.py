@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.decay import DecayPolicy
 from domain.fit import FitOperator, FitRule
-from domain.pagination import Cursor, Page, PageRequest, encode_cursor
+from domain.pagination import Cursor, Cursors, Page, PageRequest
 from domain.scoring import (
     Interaction,
     LedgerEntry,
@@ -286,6 +287,18 @@ class LedgerRepository(Repository):
         return await id_page(self.conn, entry_t, entry_from_row, contact_id, page)
 
 
+@functools.cache
+def _id_pages(table: Table) -> tuple[Select[Any], Select[Any]]:
+    """The statements of `id_page` for `table`, built once (first page, after a cursor):
+    building and keying a statement per call cost more than running it on a card."""
+    base = select(table).where(table.c.contact_id == bindparam("contact_id"))
+    newest = (table.c.id.desc(),)
+    return (
+        base.order_by(*newest).limit(bindparam("limit")),
+        base.where(table.c.id < bindparam("after")).order_by(*newest).limit(bindparam("limit")),
+    )
+
+
 async def id_page(
     conn: AsyncConnection,
     table: Table,
@@ -294,12 +307,15 @@ async def id_page(
     page: PageRequest,
 ) -> Page[T]:
     """A contact's rows of `table`, newest id first, after the cursor's id."""
-    stmt = select(table).where(table.c.contact_id == contact_id)
-    if page.after is not None:
-        stmt = stmt.where(table.c.id < page.after.id)
-    rows = (await conn.execute(stmt.order_by(table.c.id.desc()).limit(page.limit + 1))).all()
+    first, after = _id_pages(table)
+    if page.after is None:
+        params = {"contact_id": contact_id, "limit": page.limit + 1}
+        rows = (await conn.execute(first, params)).all()
+    else:
+        params = {"contact_id": contact_id, "after": page.after.id, "limit": page.limit + 1}
+        rows = (await conn.execute(after, params)).all()
     items = rows[: page.limit]
-    cursors = [encode_cursor(Cursor("ID", None, r.id)) for r in items]
+    cursors = Cursors(lambda i: Cursor("ID", None, items[i].id), len(items))
     return Page(
         [convert(r) for r in items], cursors, len(rows) > page.limit, page.after is not None
     )

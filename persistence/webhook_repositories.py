@@ -12,7 +12,7 @@ from sqlalchemy import Row, Table, delete, func, insert, or_, select, true, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import Event
-from domain.pagination import Cursor, Page, PageRequest, encode_cursor
+from domain.pagination import Cursor, Cursors, Page, PageRequest
 from domain.webhooks import (
     Delivery,
     DeliveryAttempt,
@@ -265,7 +265,7 @@ class WebhookRepository(Repository):
             stmt = stmt.where(_d.id < page.after.id)
         rows = (await self.conn.execute(stmt.order_by(_d.id.desc()).limit(page.limit + 1))).all()
         items = rows[: page.limit]
-        cursors = [encode_cursor(Cursor("ID", None, r.id)) for r in items]
+        cursors = Cursors(lambda i: Cursor("ID", None, items[i].id), len(items))
         return Page([delivery_from_row(r) for r in items], cursors, len(rows) > page.limit,
                     page.after is not None)  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,24 @@ async def list_contacts(
     within = in_list.id if in_list is not None else None
     async with uows() as uow:
         return await uow.contacts.page(where, order, direction, page, now, within)
+
+
+async def list_contact_columns(
+    uows: UnitOfWorkFactory,
+    columns: Collection[str],
+    where: ContactFilter | None,
+    order: str,
+    direction: Direction,
+    page: PageRequest,
+    now: datetime,
+    in_list: ContactList | None = None,
+) -> Page[dict[str, Any]]:
+    """`list_contacts` reading only `columns` of each contact (and its id)."""
+    if where is not None:
+        validate_filter(where)
+    within = in_list.id if in_list is not None else None
+    async with uows() as uow:
+        return await uow.contacts.page_columns(columns, where, order, direction, page, now, within)
 
 
 async def count_contacts(

@@ -76,6 +76,16 @@ class ContactRepository(Protocol):
         now: datetime,
         within: int | None = None,
     ) -> Page[Contact]: ...
+    async def page_columns(
+        self,
+        columns: Collection[str],
+        where: ContactFilter | None,
+        order: str,
+        direction: Direction,
+        page: PageRequest,
+        now: datetime,
+        within: int | None = None,
+    ) -> Page[dict[str, Any]]: ...
     async def placement_views(
         self, ids: Sequence[int], *, tags: bool, dates: bool
     ) -> dict[int, tuple[ContactView, Standing, str | None]]: ...

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
+from api.compiled import NOT_LOADED, prefetched
 from api.context import AppInfo
 from api.schema.company import Company
 from api.schema.enums import ContactTypeEnum, FunnelStageEnum, LeadStatus, SourceEnum
 from api.schema.fields import field
 from api.schema.inputs import ContactOrder
+from api.schema.lookahead import selected_names, selects
 from api.schema.pagination import Connection, connection_from
 from api.schema.scoring import Interaction, ScoreEntry
 from api.schema.tag import ContactTag
@@ -23,7 +25,7 @@ from domain.errors import InvalidInput
 from domain.filters import ContactFilter as DomainFilter
 from domain.lists import ContactList
 from domain.pagination import Page, PageRequest, page_request
-from services import contacts, interactions, ledger, tiers
+from services import companies, contacts, interactions, ledger, tiers
 from services.ports import UnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ class Contact:
     last_activity_at: datetime | None
     company_id: strawberry.Private[int | None]
     segment_code: strawberry.Private[str | None]
+    # The company node when the page loaded it with the contacts (api.schema.lookahead).
+    company_node: strawberry.Private[object] = NOT_LOADED
 
     @classmethod
     def from_domain(cls, c: ContactRecord) -> Contact:
@@ -100,16 +104,43 @@ class Contact:
             company_id=c.company_id,
         )
 
+    @classmethod
+    def from_columns(cls, values: Mapping[str, Any]) -> Contact:
+        """A node of a projected page (`contact_columns`): it carries only the attributes
+        its selection reads, from the columns `list_contact_columns` read."""
+        node = cls.__new__(cls)
+        attrs = node.__dict__
+        attrs["id"] = strawberry.ID(str(values["id"]))
+        attrs["company_node"] = NOT_LOADED
+        for name, value in values.items():
+            if name == "id" or name.startswith("consent_"):
+                continue
+            if name == "lead_status":
+                attrs[name] = LeadStatus(value) if value else None
+            elif name == "custom_attributes":
+                attrs[name] = JSON(value)
+            else:
+                attrs[_ATTRIBUTE_OF_COLUMN.get(name, name)] = value
+        if "consent_email" in values:
+            attrs["consent"] = Consent(
+                email_marketing=values["consent_email"], profiling=values["consent_profiling"]
+            )
+        return node
+
     @strawberry.field
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part) or self.email
 
-    @strawberry.field
-    async def company(self, info: AppInfo) -> Company | None:
+    @field(graphql_type=Company | None)
+    @prefetched("company_node")
+    def company(self, info: AppInfo) -> Awaitable[Company | None] | Company | None:
+        """Loaded with the page when it was asked for with it; else the data loader's
+        future, returned as is (no coroutine per contact)."""
         if self.company_id is None:
             return None
-        company = await info.context.loaders.company.load(self.company_id)
-        return Company.from_domain(company) if company else None
+        if self.company_node is not NOT_LOADED:
+            return cast(Company | None, self.company_node)
+        return info.context.loaders.company_node.load(self.company_id)
 
     @field(description="Tags held, strongest (most points) first.")
     async def tags(self, info: AppInfo) -> list[ContactTag]:
@@ -200,11 +231,54 @@ async def contact_connection(
     ctx, order = info.context, order_by or ContactOrder()
     now = ctx.clock()
     page = page_request(*paging, order.field.value)
-    found = await contacts.list_contacts(
-        ctx.uows, where, order.field.value, order.direction, page, now, in_list
-    )
-    return connection_from(
-        found,
-        Contact.from_domain,
-        lambda: contacts.count_contacts(ctx.uows, where, now, in_list),
-    )
+    count = lambda: contacts.count_contacts(ctx.uows, where, now, in_list)  # noqa: E731
+    columns = contact_columns(info)
+    connection: Connection[Contact]
+    if columns is None:
+        found = await contacts.list_contacts(
+            ctx.uows, where, order.field.value, order.direction, page, now, in_list
+        )
+        connection = connection_from(found, Contact.from_domain, count)
+    else:
+        projected = await contacts.list_contact_columns(
+            ctx.uows, columns, where, order.field.value, order.direction, page, now, in_list
+        )
+        connection = connection_from(projected, Contact.from_columns, count)
+    if selects(info, ("edges", "node", "company"), ("nodes", "company")):
+        await with_companies([edge.node for edge in connection.edges], info)
+    return connection
+
+
+# The columns each field of Contact reads (ids aside); a selection with a field not listed
+# here (or none at all) reads whole contacts.
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "__typename": (), "id": (), "email": ("email",), "firstName": ("first_name",),
+    "lastName": ("last_name",), "phone": ("phone",), "jobTitle": ("job_title",),
+    "contactType": ("contact_type",), "source": ("source",), "funnelStage": ("funnel_stage",),
+    "sector": ("sector",), "region": ("region",), "city": ("city",), "country": ("country",),
+    "customAttributes": ("custom_attributes",),
+    "consent": ("consent_email", "consent_profiling"), "score": ("score",), "tier": ("tier",),
+    "tierIndex": ("tier_index",), "tierReason": ("tier_reason",),
+    "leadStatus": ("lead_status",), "createdAt": ("created_at",), "updatedAt": ("updated_at",),
+    "lastActivityAt": ("last_activity_at",), "fullName": ("first_name", "last_name", "email"),
+    "company": ("company_id",), "segment": ("segment",), "tags": (), "topTags": (),
+    "lists": (), "tierHistory": (), "interactions": (), "scoreBreakdown": (),
+}  # fmt: skip
+_ATTRIBUTE_OF_COLUMN = {"segment": "segment_code"}
+
+
+def contact_columns(info: AppInfo) -> frozenset[str] | None:
+    """The contact columns a connection's selection reads (None: whole contacts)."""
+    names = selected_names(info, ("edges", "node"), ("nodes",))
+    if names is None or not names <= FIELD_COLUMNS.keys():
+        return None
+    return frozenset(c for name in names for c in FIELD_COLUMNS[name])
+
+
+async def with_companies(nodes: Sequence[Contact], info: AppInfo) -> None:
+    """Loads the contacts' companies in one query, as their `company` field would."""
+    ids = sorted({n.company_id for n in nodes if n.company_id is not None})
+    found = await companies.companies_by_id(info.context.uows, ids) if ids else {}
+    by_id = {i: Company.from_domain(c) for i, c in found.items()}
+    for node in nodes:
+        node.company_node = None if node.company_id is None else by_id.get(node.company_id)

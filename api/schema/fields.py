@@ -21,11 +21,17 @@ def field(
     *,
     description: str | None = None,
     permission_classes: list[type[BasePermission]] | None = None,
+    graphql_type: object | None = None,
 ) -> Callable[[F], F]:
+    """`graphql_type` names the field's type where the resolver's annotation cannot (one
+    that may return an awaitable)."""
     return cast(
         "Callable[[F], F]",
-        strawberry.field(description=description, permission_classes=permission_classes),
-    )
+        strawberry.field(
+            description=description, permission_classes=permission_classes,
+            graphql_type=graphql_type,
+        ),
+    )  # fmt: skip
 
 
 def subscription(

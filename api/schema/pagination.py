@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
@@ -24,8 +24,13 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[N]):
-    cursor: str
     node: N
+    _cursors: strawberry.Private[Sequence[str]]
+    _index: strawberry.Private[int]
+
+    @field(description="Where this edge is: pass it as `after` or `before` to page on.")
+    def cursor(self) -> str:
+        return self._cursors[self._index]
 
 
 @strawberry.type
@@ -46,8 +51,11 @@ class Connection(Generic[N]):
 def connection_from(
     page: Page[T], convert: Callable[[T], N], count: Callable[[], Awaitable[int]]
 ) -> Connection[N]:
+    cursors = page.cursors
+    if len(cursors) != len(page.items):
+        raise ValueError("a page needs one cursor per item")
     edges = [
-        Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.cursors, strict=True)
+        Edge(node=convert(item), _cursors=cursors, _index=i) for i, item in enumerate(page.items)
     ]
     info = PageInfo(
         has_next_page=page.has_next,
