@@ -68,11 +68,37 @@ def operation_cost(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
+    values = _variables(operation, variables or {})
+    memo = _costs.get(id(operation))
+    if memo is not None and memo[0] is operation and memo[1] is schema:
+        key = tuple(values.get(name) for name in memo[2])
+        found = memo[3].get(key)
+        if found is not None:
+            return found
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    walk = _Walk(schema, fragments, _variables(operation, variables or {}))
-    return walk.selections(operation.selection_set, root, 1, None)
+    walk = _Walk(schema, fragments, values)
+    cost = walk.selections(operation.selection_set, root, 1, None)
+    names = tuple(sorted(walk.read))
+    key = tuple(values.get(name) for name in names)
+    if all(v is None or type(v) is int for v in key):  # page sizes: cheap to key
+        if memo is None or memo[0] is not operation or memo[2] != names:
+            if len(_costs) >= COST_CACHE_SIZE:
+                del _costs[next(iter(_costs))]
+            memo = _costs[id(operation)] = (operation, schema, names, {})
+        if len(memo[3]) < COST_CACHE_SIZE:
+            memo[3][key] = cost
+    return cost
+
+
+# The cost of an operation depends on its document and on the variables its page sizes read:
+# remembered per parsed operation (the parser cache hands out the same document for the same
+# text) and per value of those variables.
+COST_CACHE_SIZE = 512
+_costs: dict[
+    int, tuple[OperationDefinitionNode, GraphQLSchema, tuple[str, ...], dict[tuple[Any, ...], int]]
+] = {}
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -102,6 +128,7 @@ class _Walk:
         variables: Mapping[str, Any],
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
+        self.read: set[str] = set()  # the variables the cost depends on
 
     def selections(
         self,
@@ -174,6 +201,7 @@ class _Walk:
             if isinstance(value, IntValueNode):
                 found.append(int(value.value))
             elif isinstance(value, VariableNode):
+                self.read.add(value.name.value)
                 given = self.variables.get(value.name.value)
                 if isinstance(given, int):
                     found.append(given)

@@ -47,6 +47,20 @@ def test_page_sizes_multiply_through_nesting():
     assert cost(NESTED % (20, 20, 20)) > cost(NESTED % (2, 2, 2)) > 100
 
 
+def test_a_remembered_cost_follows_the_page_size_variables():
+    schema, document = build_schema()._schema, parse(PAGE)
+    costs = [operation_cost(schema, document, None, {"first": n}) for n in (100, 10, 100, 7)]
+    assert costs == [301, 31, 301, 22]
+    with_id = parse(
+        "query($id: ID!, $n: Int!) { contact(id: $id) { tierHistory(first: $n) { nodes { kind } } } }"
+    )
+    assert (
+        operation_cost(schema, with_id, None, {"id": "1", "n": 5})
+        == operation_cost(schema, with_id, None, {"id": "2", "n": 5})
+        < operation_cost(schema, with_id, None, {"id": "2", "n": 50})
+    )
+
+
 def test_fragments_and_aliases_count_where_they_are_used():
     with_fragment = """query { a: contacts(first: 10) { ...Page } b: contacts(first: 10) { ...Page } }
       fragment Page on ContactConnection { edges { node { id company { id } } } }"""
