@@ -21,6 +21,8 @@ from graphql import (
 )
 
 import api.compiled as compiled
+import api.schema.contact as contact_schema
+import services.contacts as contacts_service
 from api.schema import build_schema
 from services.demo import load_demo
 from tests.api.test_contract import OPERATION_FILES, operation_document
@@ -154,3 +156,42 @@ async def test_other_shapes_answer_as_graphql_core(name, client, admin_key, demo
     assert list(_keys(fast)) == list(_keys(standard))
     if "errors" not in standard:
         assert used, "the compiled plan should have answered this query"
+
+
+FIELD_SELECTIONS = {
+    "consent": "consent { emailMarketing profiling }",
+    "company": "company { id name }",
+    "segment": "segment { code name }",
+    "tags": "tags { points tag { code } }",
+    "topTags": "topTags(limit: 2) { points }",
+    "lists": "lists { id }",
+    "tierHistory": "tierHistory(first: 2) { nodes { kind } }",
+    "interactions": "interactions(first: 2) { nodes { type } }",
+    "scoreBreakdown": "scoreBreakdown(first: 2) { nodes { points } }",
+}
+
+
+@pytest.mark.parametrize("field", sorted(contact_schema.FIELD_COLUMNS))
+async def test_a_page_reading_only_some_columns_answers_as_one_reading_whole_contacts(
+    field, client, admin_key, demo, monkeypatch
+):
+    selection = FIELD_SELECTIONS.get(field, field)
+    query = (
+        "{ contacts(first: 30, orderBy: {field: SCORE, direction: DESC}) "
+        f"{{ edges {{ node {{ id {selection} }} }} }} }}"
+    )
+    calls = []
+    real = contacts_service.list_contact_columns
+
+    async def spy(*args, **kwargs):
+        calls.append(args[1])
+        return await real(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(contacts_service, "list_contact_columns", spy)
+        projected = (await gql(client, query, key=admin_key)).ok()
+    with monkeypatch.context() as m:
+        m.setattr(contact_schema, "contact_columns", lambda _info: None)
+        whole = (await gql(client, query, key=admin_key)).ok()
+    assert calls and set(calls[0]) == set(contact_schema.FIELD_COLUMNS[field])
+    assert projected == whole
