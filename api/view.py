@@ -6,10 +6,13 @@ Clients that accept `application/graphql-response+json` get it, with 4xx for req
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql import OperationType as GraphQLOperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -28,6 +31,8 @@ from strawberry.types.graphql import OperationType
 from api.context import Context, LiveStreams, Loaders
 from api.errors import REQUEST_ERROR_STATUS
 from api.metrics import Metrics
+from persistence.unit_of_work import SharedReads
+from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
 
@@ -45,6 +50,17 @@ def bearer_token(header: str | None) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_query(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation that would run is a query (False when it cannot be told:
+    the request then runs as before and fails where it always did)."""
+    try:
+        operation = get_operation_ast(parse(query or ""), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is GraphQLOperationType.QUERY
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -194,7 +210,15 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Let every operation type through; `OperationGuard` answers GET mutations with 405."""
+        """Let every operation type through; `OperationGuard` answers GET mutations with 405.
+        A query's reads share one connection and transaction (`SharedReads`)."""
+        reads = None
+        if isinstance(self.uows, Units) and _is_query(
+            request_data.query, request_data.operation_name
+        ):
+            reads = SharedReads(self.uows)
+            context.uows = reads
+            context.loaders = Loaders(reads, self.clock)
         try:
             return await self.schema.execute(
                 request_data.query,
@@ -207,6 +231,9 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             )
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        finally:
+            if reads is not None:
+                await reads.close()
 
     def create_response(
         self,

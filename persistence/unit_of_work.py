@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import Changes
 from domain.errors import Timeout, WriteConflict
@@ -77,6 +79,11 @@ class UnitOfWork:
             driver = (await self.conn.get_raw_connection()).driver_connection
             if isinstance(driver, InlineConnection):
                 driver.offload = not self.write
+        self._bind()
+        return self
+
+    def _bind(self) -> None:
+        """The repositories, on `self.conn`."""
         self.changes = changes = Changes()
         self.contacts = ContactRepository(self.conn, changes)
         self.companies = CompanyRepository(self.conn, changes)
@@ -94,7 +101,6 @@ class UnitOfWork:
         self.automations = AutomationRepository(self.conn)
         self.lifecycle = LifecycleRepository(self.conn, changes)
         self.kpis = KpiQueries(self.conn)
-        return self
 
     def clock(self) -> datetime:
         return self._clock()
@@ -110,16 +116,7 @@ class UnitOfWork:
             await self.conn.close()
         finally:
             self._release()
-        if isinstance(exc, IntegrityError):  # services see the domain's error, not the driver's
-            raise WriteConflict(
-                "the write conflicted with stored data (e.g. a concurrent write of the same "
-                "key); nothing was stored, try again"
-            ) from exc
-        if isinstance(exc, DBAPIError) and _timed_out(exc):
-            raise Timeout(
-                "the request ran out of its time budget and was stopped; nothing it was "
-                "writing was stored. Ask for less (smaller pages, a narrower filter) or retry"
-            ) from exc
+        _raise_domain_error(exc)
 
     def _release(self) -> None:
         if self._locked:
@@ -145,6 +142,105 @@ class UnitOfWork:
             self._on_webhooks_queued()
         if events and self._publish is not None:
             await self._publish(events)
+
+
+def _raise_domain_error(exc: BaseException | None) -> None:
+    """Services see the domain's errors, not the driver's."""
+    if isinstance(exc, IntegrityError):
+        raise WriteConflict(
+            "the write conflicted with stored data (e.g. a concurrent write of the same "
+            "key); nothing was stored, try again"
+        ) from exc
+    if isinstance(exc, DBAPIError) and _timed_out(exc):
+        raise Timeout(
+            "the request ran out of its time budget and was stopped; nothing it was "
+            "writing was stored. Ask for less (smaller pages, a narrower filter) or retry"
+        ) from exc
+
+
+class SharedReads:
+    """The reads of one query request on one connection, in one transaction.
+
+    A contact card used to open seven units of work (connection out of the pool, a
+    transaction, a rollback, back to the pool) for seven small reads, and a query with 30
+    aliases could hold 30 connections at once. Here each `uows()` of the request is a
+    unit of work on the request's connection, entered one at a time (a lock; the same task
+    may nest), so a request holds at most one connection for its reads, and they all see
+    the same snapshot on SQLite. `uows(write=True)` is the factory's own. `close()` ends
+    the transaction and returns the connection (the view calls it when the request ends).
+    """
+
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self.factory = factory
+        self.conn: AsyncConnection | None = None
+        self.lock = asyncio.Lock()
+        self.owner: asyncio.Task[object] | None = None
+        self.depth = 0
+
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        if write:
+            return self.factory(write=True)
+        return SharedUnitOfWork(self)
+
+    async def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                await conn.rollback()
+            finally:
+                await conn.close()
+
+
+class SharedUnitOfWork(UnitOfWork):
+    """A read unit of work on the request's connection (see `SharedReads`)."""
+
+    def __init__(self, reads: SharedReads) -> None:
+        f = reads.factory
+        super().__init__(f.db, write=False, clock=f.clock, settle=f.settle)
+        self.reads = reads
+
+    async def __aenter__(self) -> UnitOfWork:
+        reads, task = self.reads, asyncio.current_task()
+        if reads.owner is None or reads.owner is not task:
+            await reads.lock.acquire()
+            reads.owner = task
+        reads.depth += 1
+        try:
+            if reads.conn is None:
+                reads.conn = await self.db.engine.connect()
+                if self.db.is_sqlite:
+                    driver = (await reads.conn.get_raw_connection()).driver_connection
+                    if isinstance(driver, InlineConnection):
+                        driver.offload = True
+        except BaseException:
+            self._leave()
+            raise
+        self.conn = reads.conn
+        self._bind()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is not None and self.reads.depth == 1:  # a failed statement ends it
+                await self.conn.rollback()
+        finally:
+            self._leave()
+        _raise_domain_error(exc)
+
+    def _leave(self) -> None:
+        reads = self.reads
+        reads.depth -= 1
+        if reads.depth == 0:
+            reads.owner = None
+            reads.lock.release()
+
+    async def commit(self) -> None:
+        raise RuntimeError("a shared read unit of work does not write: use uows(write=True)")
 
 
 def _timed_out(exc: DBAPIError) -> bool:
