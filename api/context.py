@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,73 +26,100 @@ from services import companies, contacts, fit, lists, rules, tags, tiers
 from services.auth import KeyCache
 from services.ports import Clock, UnitOfWorkFactory, system_clock
 
+V = TypeVar("V")
+
 
 class Loaders:
-    """Per-request batching: one query per kind of related object, whatever the page size."""
+    """Per-request batching: one query per kind of related object, whatever the page size.
+    Each loader is made when first used (most requests use one or two of them)."""
 
     def __init__(self, uows: UnitOfWorkFactory, clock: Clock = system_clock) -> None:
-        async def load_companies(ids: list[int]) -> list[Company | None]:
-            found = await companies.companies_by_id(uows, ids)
-            return [found.get(i) for i in ids]
+        self.uows = uows
+        self.clock = clock
 
-        async def load_stats(ids: list[int]) -> list[tuple[int, int]]:
-            found = await companies.company_stats(uows, ids)
-            return [found.get(i, (0, 0)) for i in ids]
-
-        async def load_contact_tags(ids: list[int]) -> list[list[ContactTag]]:
-            found = await tags.tags_of_contacts(uows, ids)
-            return [found.get(i, []) for i in ids]
-
-        async def load_tag_counts(ids: list[int]) -> list[int]:
-            found = await tags.tag_contact_counts(uows, ids)
-            return [found.get(i, 0) for i in ids]
-
-        async def load_tags(ids: list[int]) -> list[Tag | None]:
-            found = await tags.tags_by_id(uows, ids)
-            return [found.get(i) for i in ids]
-
-        async def load_rules(ids: list[int]) -> list[ScoringRule | None]:
-            found = await rules.rules_by_id(uows, ids)
-            return [found.get(i) for i in ids]
-
-        async def load_contacts(ids: list[int]) -> list[Contact | None]:
-            found = await contacts.contacts_by_id(uows, ids)
-            return [found.get(i) for i in ids]
-
-        async def load_scheme(keys: list[int]) -> list[SegmentScheme]:
-            scheme = await tiers.current_scheme(uows)
+    @cached_property
+    def scheme(self) -> DataLoader[int, SegmentScheme]:
+        async def load(keys: list[int]) -> list[SegmentScheme]:
+            scheme = await tiers.current_scheme(self.uows)
             return [scheme for _ in keys]
 
-        self.scheme = DataLoader(load_fn=load_scheme)
-        self.company = DataLoader(load_fn=load_companies)
-        self.contact = DataLoader(load_fn=load_contacts)
-        self.tag = DataLoader(load_fn=load_tags)
+        return DataLoader(load_fn=load)
 
-        async def load_fit_rules(ids: list[int]) -> list[FitRule | None]:
-            found = await fit.fit_rules_by_id(uows, ids)
-            return [found.get(i) for i in ids]
+    @cached_property
+    def company(self) -> DataLoader[int, Company | None]:
+        return _by_id(self.uows, companies.companies_by_id)
 
-        self.rule = DataLoader(load_fn=load_rules)
-        self.fit_rule = DataLoader(load_fn=load_fit_rules)
-        self.company_stats = DataLoader(load_fn=load_stats)
-        self.contact_tags = DataLoader(load_fn=load_contact_tags)
-        self.tag_contact_count = DataLoader(load_fn=load_tag_counts)
+    @cached_property
+    def contact(self) -> DataLoader[int, Contact | None]:
+        return _by_id(self.uows, contacts.contacts_by_id)
 
-        async def load_contact_lists(ids: list[int]) -> list[list[ContactList]]:
-            found = await lists.lists_of_contacts(uows, ids)
+    @cached_property
+    def tag(self) -> DataLoader[int, Tag | None]:
+        return _by_id(self.uows, tags.tags_by_id)
+
+    @cached_property
+    def rule(self) -> DataLoader[int, ScoringRule | None]:
+        return _by_id(self.uows, rules.rules_by_id)
+
+    @cached_property
+    def fit_rule(self) -> DataLoader[int, FitRule | None]:
+        return _by_id(self.uows, fit.fit_rules_by_id)
+
+    @cached_property
+    def company_stats(self) -> DataLoader[int, tuple[int, int]]:
+        async def load(ids: list[int]) -> list[tuple[int, int]]:
+            found = await companies.company_stats(self.uows, ids)
+            return [found.get(i, (0, 0)) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def contact_tags(self) -> DataLoader[int, list[ContactTag]]:
+        async def load(ids: list[int]) -> list[list[ContactTag]]:
+            found = await tags.tags_of_contacts(self.uows, ids)
             return [found.get(i, []) for i in ids]
 
-        self.contact_lists = DataLoader(load_fn=load_contact_lists)
+        return DataLoader(load_fn=load)
 
-        async def load_company_nodes(ids: list[int]) -> list[Any]:
+    @cached_property
+    def tag_contact_count(self) -> DataLoader[int, int]:
+        async def load(ids: list[int]) -> list[int]:
+            found = await tags.tag_contact_counts(self.uows, ids)
+            return [found.get(i, 0) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def contact_lists(self) -> DataLoader[int, list[ContactList]]:
+        async def load(ids: list[int]) -> list[list[ContactList]]:
+            found = await lists.lists_of_contacts(self.uows, ids)
+            return [found.get(i, []) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def company_node(self) -> DataLoader[int, Any]:
+        """Companies as the GraphQL type: a contact's `company` hands out this loader's
+        future itself, without a coroutine per contact."""
+
+        async def load(ids: list[int]) -> list[Any]:
             from api.schema.company import Company as CompanyNode  # the type imports this module
 
-            found = await companies.companies_by_id(uows, ids)
+            found = await companies.companies_by_id(self.uows, ids)
             return [CompanyNode.from_domain(c) if (c := found.get(i)) else None for i in ids]
 
-        # Companies as the GraphQL type: a contact's `company` hands out this loader's future
-        # itself, without a coroutine per contact.
-        self.company_node = DataLoader(load_fn=load_company_nodes)
+        return DataLoader(load_fn=load)
+
+
+def _by_id(
+    uows: UnitOfWorkFactory,
+    fetch: Callable[[UnitOfWorkFactory, list[int]], Awaitable[Mapping[int, V]]],
+) -> DataLoader[int, V | None]:
+    async def load(ids: list[int]) -> list[V | None]:
+        found = await fetch(uows, ids)
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
 
 
 class LiveSource(Protocol):

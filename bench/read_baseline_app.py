@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from bench.read_queries import (
     COMPANY,
+    COMPANY_NAMES,
     SQL,
     C,
     P,
@@ -71,6 +72,7 @@ def endpoints(page: Callable[[int, int], Any], card: Callable[[int], Any]) -> li
 db: Database = None  # type: ignore[assignment]  # made by __getattr__("app")
 STATEMENTS = {name: text(sql) for name, sql in SQL.items()}
 COMPANIES = text(COMPANY.format(ids="IN :ids")).bindparams(bindparam("ids", expanding=True))
+NAMES = text(COMPANY_NAMES.format(ids="IN :ids")).bindparams(bindparam("ids", expanding=True))
 schemes = Schemes()
 
 
@@ -78,7 +80,7 @@ async def plain_page(n: int, first: int) -> bytes:
     async with db.engine.connect() as conn:
         rows = (await conn.execute(STATEMENTS["page"], {"n": n, "limit": first + 1})).all()
         ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
-        companies = (await conn.execute(COMPANIES, {"ids": ids})).all() if ids else []
+        companies = (await conn.execute(NAMES, {"ids": ids})).all() if ids else []
     return page_body(rows, first, {c[0]: c for c in companies})
 
 
@@ -124,7 +126,7 @@ class BareSqlite:
     async def page(self, n: int, first: int) -> bytes:
         rows = self.rows("page", n, first + 1)
         ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
-        sql = COMPANY.format(ids=f"IN ({', '.join('?' * len(ids))})")
+        sql = COMPANY_NAMES.format(ids=f"IN ({', '.join('?' * len(ids))})")
         companies = self.conn.execute(sql, ids).fetchall() if ids else []
         return page_body(rows, first, {c[0]: c for c in companies})
 
@@ -152,6 +154,7 @@ class BarePostgres:
         self.url = url.replace("postgresql+asyncpg://", "postgresql://")
         self.sql = {name: positional(sql, "numeric") for name, sql in SQL.items()}
         self.companies = COMPANY.format(ids="= ANY($1::int[])")
+        self.names = COMPANY_NAMES.format(ids="= ANY($1::int[])")
         self.schemes = Schemes()
         self.pool: asyncpg.Pool | None = None
 
@@ -160,7 +163,7 @@ class BarePostgres:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(self.sql["page"], n, first + 1)
             ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
-            companies = await conn.fetch(self.companies, ids) if ids else []
+            companies = await conn.fetch(self.names, ids) if ids else []
         return page_body(rows, first, {c[0]: c for c in companies})
 
     async def card(self, cid: int) -> bytes:

@@ -41,6 +41,8 @@ COMPANY = (
 # `contact_columns`): id, then the others by name.
 PAGE_COLUMNS = ("id", "company_id", "email", "first_name", "last_name", "region", "score", "tier")
 P = {name: n for n, name in enumerate(PAGE_COLUMNS)}
+# A page whose companies show only id and name reads only those (api/schema/contact.py).
+COMPANY_NAMES = "SELECT company.id, company.name FROM company WHERE company.id {ids}"
 # Named parameters (:name), in the order the bare drivers take them positionally.
 SQL = {
     "page": "SELECT " + ", ".join(f"contact.{c}" for c in PAGE_COLUMNS) + " FROM contact "

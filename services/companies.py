@@ -25,6 +25,11 @@ async def companies_by_id(uows: UnitOfWorkFactory, ids: Iterable[int]) -> dict[i
         return await uow.companies.get_many(ids)
 
 
+async def company_names(uows: UnitOfWorkFactory, ids: Iterable[int]) -> dict[int, str]:
+    async with uows() as uow:
+        return await uow.companies.names(ids)
+
+
 async def company_stats(uows: UnitOfWorkFactory, ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     async with uows() as uow:
         return await uow.companies.contact_stats(ids)

@@ -27,6 +27,14 @@ class Company:
     updated_at: datetime
 
     @classmethod
+    def named(cls, company_id: int, name: str) -> Company:
+        """A node that carries only its id and name (a page whose companies show no more:
+        `api.schema.contact.with_companies`)."""
+        node = cls.__new__(cls)
+        node.id, node.name = strawberry.ID(str(company_id)), name
+        return node
+
+    @classmethod
     def from_domain(cls, c: CompanyRecord) -> Company:
         return cls(
             id=strawberry.ID(str(c.id)),

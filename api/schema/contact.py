@@ -278,7 +278,15 @@ def contact_columns(info: AppInfo) -> frozenset[str] | None:
 async def with_companies(nodes: Sequence[Contact], info: AppInfo) -> None:
     """Loads the contacts' companies in one query, as their `company` field would."""
     ids = sorted({n.company_id for n in nodes if n.company_id is not None})
-    found = await companies.companies_by_id(info.context.uows, ids) if ids else {}
-    by_id = {i: Company.from_domain(c) for i, c in found.items()}
+    shown = selected_names(info, ("edges", "node", "company"), ("nodes", "company"))
+    by_id: dict[int, Company]
+    if not ids:
+        by_id = {}
+    elif shown is not None and shown <= {"id", "name", "__typename"}:
+        names = await companies.company_names(info.context.uows, ids)
+        by_id = {i: Company.named(i, name) for i, name in names.items()}
+    else:
+        found = await companies.companies_by_id(info.context.uows, ids)
+        by_id = {i: Company.from_domain(c) for i, c in found.items()}
     for node in nodes:
         node.company_node = None if node.company_id is None else by_id.get(node.company_id)

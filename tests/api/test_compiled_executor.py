@@ -139,6 +139,11 @@ SHAPES = {
         "node { points reason } } } tierHistory(first: 2) { nodes { kind toValue } } } }",
         {"id": "3", "k": 2},
     ),
+    "companies in detail": (
+        "{ contacts(first: 20) { nodes { id company { id name sector size createdAt "
+        "contactCount } } } }",
+        {},
+    ),
     "not found and null": (
         'query { contact(id: "999999") { id } missing: contactByEmail(email: "nobody@example.com") { id } }',
         {},
