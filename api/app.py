@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.bootstrap import unit_of_work_factory, webhook_senders
+from api.bootstrap import job_leases, unit_of_work_factory, webhook_senders
 from api.bus import EventBus
 from api.dashboard import dashboard
 from api.export import export_endpoint
@@ -29,7 +29,7 @@ from services import lists, live
 from services.decay import run_decay
 from services.inactivity import run_inactivity
 from services.ports import Clock, system_clock
-from services.scheduler import every
+from services.scheduler import Lease, every
 from services.webhooks import DeliveryWorker, WorkerSettings
 
 log = logging.getLogger("segmento")
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         policy, settings.webhook_timeout_seconds, settings.webhook_poll_seconds),
         senders=webhook_senders())  # fmt: skip
     uows.on_webhooks_queued = webhooks.poke
+    lease = Lease(job_leases(db))
     hub = LiveHub(uows, buffer=settings.subscriber_buffer, last=lambda: bus.last)
     bus.listeners.append(hub.on_events)
     bus.wanted = lambda: bool(hub.groups_listening)
@@ -95,7 +96,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             (settings.automation_interval_seconds,
              lambda: lists.refresh_clock_lists(uows, clock()), "time-based list membership"),
         ]  # fmt: skip
-        background = [asyncio.create_task(every(*job)) for job in jobs if job[0] > 0]
+        # Each job runs in one process at a time however many serve this database (the
+        # lease); webhook deliveries need none: every process's worker claims rows.
+        background = [asyncio.create_task(every(*job, lease=lease)) for job in jobs if job[0] > 0]
         if settings.webhook_poll_seconds > 0:  # stopped by cancelling: see DeliveryWorker.run
             background.append(asyncio.create_task(webhooks.run()))
         try:
@@ -104,6 +107,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            with contextlib.suppress(Exception):  # else the leases simply expire
+                await lease.give_back()
             await bus.stop()
             await db.dispose()
 
@@ -126,5 +131,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.bus = bus
     app.state.hub = hub
     app.state.webhooks = webhooks
+    app.state.lease = lease
     app.state.metrics = metrics
     return app

@@ -10,8 +10,10 @@ from datetime import datetime
 from api.adapters.graphql_client import HttpGraphQLClient
 from api.adapters.http_webhooks import HttpWebhookSenders
 from persistence.db import Database
+from persistence.job_leases import JobLeases
 from persistence.unit_of_work import Publisher, UnitOfWorkFactory
 from services.ports import GraphQLConnect, WebhookSenders
+from services.ports import JobLeases as JobLeasesPort
 from services.settle import settle
 
 
@@ -32,3 +34,8 @@ def webhook_senders() -> WebhookSenders:
 def graphql_connect() -> GraphQLConnect:
     """How `segmento demo --stream` reaches a server: GraphQL over HTTP."""
     return HttpGraphQLClient
+
+
+def job_leases(db: Database) -> JobLeasesPort:
+    """Where the scheduler's leases live: the `job_lease` table of the served database."""
+    return JobLeases(db)

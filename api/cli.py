@@ -10,16 +10,19 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.bootstrap import graphql_connect, unit_of_work_factory
 from api.settings import Settings
 from domain.auth import parse_scope
 from domain.errors import DomainError
-from persistence.db import Database, migrate
+from persistence.db import Database, migrate, normalise_url
 from persistence.unit_of_work import UnitOfWorkFactory
 from services import auth, tiers
 from services.ports import system_clock
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _database(settings: Settings) -> tuple[Database, UnitOfWorkFactory]:
@@ -38,11 +41,44 @@ async def _bootstrap(settings: Settings) -> str | None:
         await db.dispose()
 
 
+def _workers_refused(settings: Settings, workers: int) -> str | None:
+    """Why `--workers N` (N > 1) cannot serve these settings, if it cannot."""
+    if workers == 1:
+        return None
+    if normalise_url(settings.database_url).startswith("sqlite"):
+        return (
+            f"--workers {workers} needs Postgres (DATABASE_URL=postgresql+asyncpg://…): SQLite "
+            "lets one writer in at a time, and a server's writers take turns on a lock of "
+            "its own process; several processes on one SQLite file would wait on each "
+            "other's locks. Serve a SQLite file from one process (leave out --workers)."
+        )
+    if settings.broadcast_url.startswith("memory"):
+        return (
+            f"--workers {workers} needs a broadcast the processes share (BROADCAST_URL="
+            "redis://host:6379/0 or postgres://user@host/db): with memory:// each process "
+            "hears only its own events, so a subscription served by one worker would miss "
+            "the changes made through the others."
+        )
+    return None
+
+
+def _freeze() -> None:
+    """Everything alive now (modules, schema, app) lives as long as the process: kept out of
+    the collector's full passes, which otherwise walk it again and again under load (1.2 s
+    of a 10 s re-tier of 200,000 contacts, measured with gc.callbacks)."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
 
+    refused = _workers_refused(settings, args.workers)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     migrate(settings.database_url)
     secret = asyncio.run(_bootstrap(settings))
     if secret:
@@ -51,23 +87,47 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"    {secret}\n\nSend it as 'Authorization: Bearer <key>'.",
             flush=True,
         )
+    processes = f", {args.workers} worker processes" if args.workers > 1 else ""
     print(
-        f"Segmento on http://{args.host}:{args.port}/graphql ({settings.database_url})", flush=True
+        f"Segmento on http://{args.host}:{args.port}/graphql ({settings.database_url}{processes})",
+        flush=True,
     )
-    app = create_app(Settings(**{**settings.__dict__, "migrate_on_start": False}))
-    # Everything alive now (modules, schema, app) lives as long as the process: kept out of
-    # the collector's full passes, which otherwise walk it again and again under load
-    # (1.2 s of a 10 s re-tier of 200,000 contacts, measured with gc.callbacks).
-    gc.collect()
-    gc.freeze()
     # No per-message deflate: small JSON events gain little from it, and compressing for
     # each subscriber separately cost 15 % of the server's CPU and 40 KiB per connection at
     # 1,000 subscribers (bench/fanout.py, py-spy).
+    if args.workers > 1:
+        # Migrated and bootstrapped once, here; each worker builds its app from the same
+        # environment (worker_app) and, sharing the socket, takes its share of connections.
+        os.environ.update(
+            DATABASE_URL=settings.database_url,
+            BROADCAST_URL=settings.broadcast_url,
+            SEGMENTO_MIGRATE_ON_START="0",
+        )
+        uvicorn.run(
+            "api.cli:worker_app", factory=True, workers=args.workers, host=args.host,
+            port=args.port, log_level=args.log_level, ws_per_message_deflate=False,
+        )  # fmt: skip
+        return 0
+    app = create_app(Settings(**{**settings.__dict__, "migrate_on_start": False}))
+    _freeze()
     uvicorn.run(
         app, host=args.host, port=args.port, log_level=args.log_level,
         ws_per_message_deflate=False,
     )  # fmt: skip
     return 0
+
+
+def worker_app() -> Starlette:
+    """The app of one worker process of `segmento serve --workers N` (uvicorn calls this by
+    name in each process): settings from the environment the parent prepared."""
+    from api.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"
+    )
+    app = create_app(Settings.from_env())
+    _freeze()
+    return app
 
 
 async def _place(uows: UnitOfWorkFactory) -> None:
@@ -167,6 +227,13 @@ def cmd_decay(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segmento", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers", type=_positive, default=1,
+        help="server processes sharing the port (Postgres and a shared BROADCAST_URL only)",
+    )  # fmt: skip
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(

@@ -75,6 +75,9 @@ class Server:
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:  # e.g. `segmento serve` refused its options
+                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"server exited with {self.process.returncode}: {stderr}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return
@@ -96,8 +99,10 @@ class Server:
         self.process.wait(timeout=15)
 
 
-def segmento_server(db: Path | str) -> Server:
-    """`segmento serve` on the SQLite file `db`, or on the database URL `db`."""
+def segmento_server(db: Path | str, workers: int = 1) -> Server:
+    """`segmento serve` on the SQLite file `db`, or on the database URL `db`; with
+    `workers` > 1 (Postgres only), that many processes, their events shared through
+    $BROADCAST_URL or else the database's LISTEN/NOTIFY. Returns once it answers."""
     port = free_port()
     env = {
         "DATABASE_URL": db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}",
@@ -114,7 +119,16 @@ def segmento_server(db: Path | str) -> Server:
         "--log-level",
         "warning",
     ]
-    return Server(command, env, port)
+    if workers > 1:
+        command += ["--workers", str(workers)]
+        pg = env["DATABASE_URL"].replace("postgresql+asyncpg://", "postgres://")
+        env["BROADCAST_URL"] = os.environ.get("BROADCAST_URL") or pg
+    server = Server(command, env, port)
+    deadline = time.monotonic() + 60  # the port is open before a worker serves it
+    while httpx.get(f"{server.url}/healthz", timeout=60).status_code != 200:
+        assert time.monotonic() < deadline, "segmento serve is not healthy"
+        time.sleep(0.2)
+    return server
 
 
 def baseline_server(db: Path) -> Server:

@@ -11,6 +11,7 @@ On a SQLite database of 100,000 contacts, against real uvicorn processes, prints
 from __future__ import annotations
 
 import argparse
+import functools
 import sqlite3
 import tempfile
 import time
@@ -123,6 +124,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="segmento serve --workers N (needs Postgres: on SQLite the server refuses N > 1)",
+    )  # fmt: skip
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="segmento-bench-"))
     template = work / "template.db"
@@ -131,7 +136,7 @@ def main() -> None:
     print(f"prepared {args.contacts:,} contacts in {time.perf_counter() - started:.1f} s ({work})")
     results = {}
     for name, graphql, start in (
-        ("segmento", True, segmento_server),
+        ("segmento", True, functools.partial(segmento_server, workers=args.workers)),
         ("baseline", False, baseline_server),
     ):
         db = copy_database(template, work / f"{name}.db")

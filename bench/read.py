@@ -34,9 +34,9 @@ QUERIES = (("page 20", "page", 20), ("page 100", "page", 100), ("card", "card", 
 SCRIPT = ROOT / "bench" / "read.lua"
 
 
-def start(name: str, url: str, key: str) -> Server:
+def start(name: str, url: str, key: str, workers: int = 1) -> Server:
     if name == "segmento":
-        return segmento_server(url)
+        return segmento_server(url, 1 if url.startswith("sqlite") else workers)
     port = free_port()
     app = "bench.read_baseline_app:" + ("app" if name == "plain" else "bare_app")
     command = [
@@ -107,7 +107,7 @@ def bench_database(label: str, url: str, args: argparse.Namespace) -> Results:
     results: Results = {}
     try:
         for name in SERVERS:
-            servers[name] = start(name, url, key)
+            servers[name] = start(name, url, key, args.workers)
         print(f"same JSON from the three servers: {check_same(servers, key, n, args.contacts)} "
               "queries checked")  # fmt: skip
         for title, query, first in QUERIES:
@@ -127,8 +127,9 @@ def bench_database(label: str, url: str, args: argparse.Namespace) -> Results:
 
 
 def report(label: str, results: Results, args: argparse.Namespace) -> None:
+    workers = 1 if label == "SQLite" else args.workers
     print(f"\n{label}: wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds; "
-          "req/s per round, then medians")  # fmt: skip
+          f"segmento in {workers} process(es); req/s per round, then medians")  # fmt: skip
     for title, _, _ in QUERIES:
         median: dict[str, float] = {}
         for name in SERVERS:
@@ -161,6 +162,10 @@ def main() -> None:
         "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_read",
     )
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="segmento serve --workers N on Postgres (SQLite: always one process)",
+    )  # fmt: skip
     args = parser.parse_args()
     databases = []
     if not args.skip_sqlite:

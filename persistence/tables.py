@@ -396,3 +396,16 @@ class DefinitionVersionRow(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=20)
     # Microseconds since 1970 once bumped (persistence/base.py BUMP): 64 bits.
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class JobLeaseRow(SQLModel, table=True):
+    """Which server process runs a scheduled job (decay, pruning, …): the holder (a
+    process-unique id) until `expires_at`. Another process takes the job over only once the
+    lease has expired, so the job runs once per interval however many processes serve
+    (persistence/job_leases.py, services/scheduler.py)."""
+
+    __tablename__ = "job_lease"
+
+    job: str = Field(primary_key=True, max_length=100)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = _at()

@@ -108,6 +108,23 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork: ...
 
 
+class JobLeases(Protocol):
+    """Which process runs a scheduled job when several serve one database
+    (services/scheduler.py): a lease per job, held by one holder (a process-unique id)
+    until it expires."""
+
+    async def acquire(self, job: str, holder: str, now: datetime, seconds: float) -> bool:
+        """True when `holder` now holds the lease on `job` until now + `seconds`: it was
+        free, expired, or already `holder`'s (renewed). False while another holder's lease
+        runs. Atomic: of several holders taking at once, one wins."""
+        ...
+
+    async def give_back(self, holder: str) -> None:
+        """Ends every lease `holder` has (shutdown): other processes take the jobs over at
+        their next turn instead of waiting for the leases to expire."""
+        ...
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What one webhook POST came to: the HTTP status (None when no answer came) and, unless

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(database_url: str, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`segmento serve` on `port`, its output captured."""
+def start(
+    database_url: str, port: int, env: dict[str, str] | None = None, args: Sequence[str] = ()
+) -> subprocess.Popen[str]:
+    """`segmento serve` on `port` (more options in `args`), its output captured."""
     full = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [*command, "--log-level", "warning", *args],
         env=full,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -17,6 +17,7 @@ from api.adapters.graphql_client import HttpGraphQLClient
 from api.adapters.http_webhooks import HttpWebhookSender, HttpWebhookSenders
 from persistence import unit_of_work as concrete
 from persistence.db import Database
+from persistence.job_leases import JobLeases
 from services import ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,10 @@ def _fits(
     ports.GraphQLConnect,
 ]:
     return uow, uows, uows, sender, senders, HttpGraphQLClient
+
+
+def _fits_leases(leases: JobLeases) -> ports.JobLeases:
+    return leases
 
 
 def _members(protocol: type) -> Iterator[tuple[str, Any]]:
@@ -106,6 +111,14 @@ async def test_the_unit_of_work_and_its_repositories_have_every_member_of_their_
         if isinstance(declared, property) and name in _REPOSITORIES:
             problems += _mismatches(_REPOSITORIES[name], getattr(uow, name))
     assert problems == []
+
+
+async def test_the_job_leases_have_every_member_of_their_port(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'leases.db'}")
+    try:
+        assert _mismatches(ports.JobLeases, JobLeases(db)) == []
+    finally:
+        await db.dispose()
 
 
 def test_every_repository_member_services_use_is_in_its_port() -> None:
