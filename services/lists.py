@@ -81,6 +81,7 @@ class Watched:
 
 
 _watched: ByVersion[Watched] = ByVersion()
+_by_id: ByVersion[dict[int, ContactList]] = ByVersion()  # every list, for contacts' `lists`
 
 
 async def watched(uow: UnitOfWork) -> Watched:
@@ -299,7 +300,11 @@ async def lists_of_contacts(
     members are settled at every commit; those whose filters read the clock are caught up
     by `refresh_clock_lists`)."""
     async with uows() as uow:
-        lists = {lst.id: lst for lst in await uow.lists.all()}
+
+        async def every_list() -> dict[int, ContactList]:
+            return {lst.id: lst for lst in await uow.lists.all()}
+
+        lists = await _by_id.get(uow, await uow.lists.version(), every_list)
         stored = await uow.lists.memberships(list(contact_ids))
     return {
         cid: sorted((lists[lid] for lid in stored.get(cid, set())), key=lambda lst: lst.name)
