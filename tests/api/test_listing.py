@@ -131,6 +131,21 @@ async def test_activity_filters_use_the_injected_clock(client, read_key, write_k
     ] == 3
 
 
+async def test_the_same_page_asked_again_follows_the_clock_and_the_data(
+    client, read_key, write_key, clock
+):
+    """Page statements are reused per filter; one that reads the clock is not reused
+    across times, and none holds on to rows."""
+    await load(client, write_key, n=3)
+    recent = {"lastActivityWithinDays": 7}
+    assert len(emails(await page(client, read_key, filter=recent))) == 3
+    assert len(emails(await page(client, read_key, filter=recent))) == 3
+    clock.now += timedelta(days=10)
+    assert emails(await page(client, read_key, filter=recent)) == []
+    await load(client, write_key, n=5)  # two new contacts, active now
+    assert sorted(emails(await page(client, read_key, filter=recent))) == ["c03@x.it", "c04@x.it"]
+
+
 async def test_a_page_with_companies_and_tags_runs_a_constant_number_of_statements(
     client, app, read_key, write_key
 ):
