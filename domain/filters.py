@@ -68,15 +68,13 @@ class ContactFilter:
     email_contains: str | None = None
 
 
-CLOCK_CONDITIONS = ("last_activity_within_days", "last_activity_older_than_days")
+# Conditions whose answer changes with time alone.
+CLOCK_CONDITIONS = frozenset({"last_activity_within_days", "last_activity_older_than_days"})
 
 
 def reads_clock(node: ContactFilter) -> bool:
     """Whether the filter's meaning depends on the time it is evaluated at."""
-    if any(getattr(node, name) is not None for name in CLOCK_CONDITIONS):
-        return True
-    children = (*node.all_of, *node.any_of, *((node.not_,) if node.not_ else ()))
-    return any(reads_clock(child) for child in children)
+    return bool(conditions_used(node) & CLOCK_CONDITIONS)
 
 
 # The conditions a node can set (its fields but the nesting ones), in declaration order: the

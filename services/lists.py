@@ -17,7 +17,14 @@ from domain import events
 from domain.contacts import ContactView
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import Event
-from domain.filters import ContactFilter, Now, conditions_used, tag_codes, validate_filter
+from domain.filters import (
+    ContactFilter,
+    Now,
+    conditions_used,
+    reads_clock,
+    tag_codes,
+    validate_filter,
+)
 from domain.lists import (
     ContactList,
     ListKind,
@@ -31,14 +38,13 @@ from services.versioned import ByVersion
 
 MAX_MEMBERS_PER_CALL = 1000
 DRIFT_CHUNK = 1000
-# Conditions whose answer changes with time alone: lists using them are re-checked by a job.
-CLOCK_CONDITIONS = {"last_activity_within_days", "last_activity_older_than_days"}
-# `now` for predicates that never read it (their lists do not use CLOCK_CONDITIONS).
+# `now` for predicates that never read it (their filters read no clock condition).
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _reads_clock(lst: ContactList) -> bool:
-    return lst.filter is not None and bool(conditions_used(lst.filter) & CLOCK_CONDITIONS)
+    """Lists whose filters read the clock are re-checked by a job."""
+    return lst.filter is not None and reads_clock(lst.filter)
 
 
 @dataclass

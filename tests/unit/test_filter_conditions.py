@@ -26,6 +26,7 @@ from domain.codec import filter_from_dict, filter_to_dict
 from domain.contacts import CompanyType, ContactType, ContactView, FunnelStage, Source
 from domain.events import view_from_dict, view_to_dict
 from domain.filters import (
+    CLOCK_CONDITIONS,
     CONDITIONS,
     ContactFilter,
     DateRange,
@@ -38,7 +39,6 @@ from domain.filters import (
     validate_filter,
 )
 from persistence.filters_sql import compile_filter
-from services.lists import CLOCK_CONDITIONS
 from services.tiers import DATE_CONDITIONS, PLACEMENT_CONDITIONS, TAG_CONDITIONS
 from tests.strategies import LEAVES
 
@@ -263,7 +263,7 @@ def test_the_checklist_names_every_place_this_test_checks():
         "domain/filters.py::tag_codes", "domain/codec.py::filter_to_dict",
         "domain/events.py::view_to_dict", "persistence/filters_sql.py::_leaves",
         "services/tiers.py::TAG_CONDITIONS", "services/tiers.py::DATE_CONDITIONS",
-        "services/tiers.py::PLACEMENT_CONDITIONS", "services/lists.py::CLOCK_CONDITIONS",
+        "services/tiers.py::PLACEMENT_CONDITIONS", "domain/filters.py::CLOCK_CONDITIONS",
         "api/schema/inputs.py::ContactFilter", "api/schema/inputs.py::filter_json",
         "frontend-contract/README.md",
         "tests/strategies.py::LEAVES", "tests/unit/test_filter_conditions.py::SAMPLES",
