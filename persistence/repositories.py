@@ -550,6 +550,14 @@ PAGE_STATEMENTS = 256
 _PAGES: dict[Hashable, Select[Any]] = {}
 
 
+TAGS_OF = (
+    select(contact_tag_t, tag_t)
+    .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
+    .where(contact_tag_t.c.contact_id.in_(bindparam("ids", expanding=True)))
+    .order_by(contact_tag_t.c.contact_id, contact_tag_t.c.points.desc(), tag_t.c.code)
+)
+
+
 class CompanyRepository(Repository):
     async def get_many(self, ids: Iterable[int]) -> dict[int, Company]:
         rows = (await self.conn.execute(COMPANIES_BY_ID, {"ids": list(ids)})).all()
@@ -666,14 +674,9 @@ class TagRepository(Repository):
         self.changes.touch(holders, None)
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:
-        stmt = (
-            select(contact_tag_t, tag_t)
-            .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
-            .where(contact_tag_t.c.contact_id.in_(list(contact_ids)))
-            .order_by(contact_tag_t.c.contact_id, contact_tag_t.c.points.desc(), tag_t.c.code)
-        )
         out: dict[int, list[ContactTag]] = defaultdict(list)
-        for row in await self._rows(stmt):
+        rows = (await self.conn.execute(TAGS_OF, {"ids": list(contact_ids)})).all()
+        for row in rows:
             m = row._mapping
             tag = Tag(m["tag_id"], m["name"], m["code"], m["description"], m["created_at"])
             out[m["contact_id"]].append(

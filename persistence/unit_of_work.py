@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -83,24 +84,73 @@ class UnitOfWork:
         return self
 
     def _bind(self) -> None:
-        """The repositories, on `self.conn`."""
-        self.changes = changes = Changes()
-        self.contacts = ContactRepository(self.conn, changes)
-        self.companies = CompanyRepository(self.conn, changes)
-        self.tags = TagRepository(self.conn, changes)
-        self.api_keys = ApiKeyRepository(self.conn)
-        self.rules = RuleRepository(self.conn)
-        self.fit_rules = FitRuleRepository(self.conn)
-        self.interactions = InteractionRepository(self.conn, changes)
-        self.ledger = LedgerRepository(self.conn, changes)
-        self.decay_policies = DecayPolicyRepository(self.conn)
-        self.tiers = TierRepository(self.conn)
-        self.events = EventLog(self.conn)
-        self.webhooks = WebhookRepository(self.conn)
-        self.lists = ListRepository(self.conn)
-        self.automations = AutomationRepository(self.conn)
-        self.lifecycle = LifecycleRepository(self.conn, changes)
-        self.kpis = KpiQueries(self.conn)
+        """A fresh record of changes; the repositories, on `self.conn`, are made on first use
+        (a read uses one or two of the sixteen)."""
+        self.changes = Changes()
+
+    @cached_property
+    def contacts(self) -> ContactRepository:
+        return ContactRepository(self.conn, self.changes)
+
+    @cached_property
+    def companies(self) -> CompanyRepository:
+        return CompanyRepository(self.conn, self.changes)
+
+    @cached_property
+    def tags(self) -> TagRepository:
+        return TagRepository(self.conn, self.changes)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository(self.conn)
+
+    @cached_property
+    def rules(self) -> RuleRepository:
+        return RuleRepository(self.conn)
+
+    @cached_property
+    def fit_rules(self) -> FitRuleRepository:
+        return FitRuleRepository(self.conn)
+
+    @cached_property
+    def interactions(self) -> InteractionRepository:
+        return InteractionRepository(self.conn, self.changes)
+
+    @cached_property
+    def ledger(self) -> LedgerRepository:
+        return LedgerRepository(self.conn, self.changes)
+
+    @cached_property
+    def decay_policies(self) -> DecayPolicyRepository:
+        return DecayPolicyRepository(self.conn)
+
+    @cached_property
+    def tiers(self) -> TierRepository:
+        return TierRepository(self.conn)
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.conn)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepository:
+        return WebhookRepository(self.conn)
+
+    @cached_property
+    def lists(self) -> ListRepository:
+        return ListRepository(self.conn)
+
+    @cached_property
+    def automations(self) -> AutomationRepository:
+        return AutomationRepository(self.conn)
+
+    @cached_property
+    def lifecycle(self) -> LifecycleRepository:
+        return LifecycleRepository(self.conn, self.changes)
+
+    @cached_property
+    def kpis(self) -> KpiQueries:
+        return KpiQueries(self.conn)
 
     def clock(self) -> datetime:
         return self._clock()

@@ -5,6 +5,7 @@ names, kinds, defaults and annotations of the concrete classes."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -135,7 +136,10 @@ def test_every_repository_member_services_use_is_in_its_port() -> None:
 
 
 def test_every_repository_of_the_unit_of_work_has_a_port(uow: concrete.UnitOfWork) -> None:
-    repositories = {name for name, value in vars(uow).items() if hasattr(value, "conn")}
+    made_on_use = [
+        n for n, v in vars(type(uow)).items() if isinstance(v, functools.cached_property)
+    ]
+    repositories = {name for name in made_on_use if hasattr(getattr(uow, name), "conn")}
     assert repositories == set(_REPOSITORIES)
 
 
