@@ -19,15 +19,52 @@ aiosqlite.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import os
 import sqlite3
+import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.deadline import PROGRESS_STEPS, sqlite_progress
+from persistence import request_share
+
+T = TypeVar("T")
 
 INLINE_SECONDS = 0.02  # the longest a read's statement runs on the event loop
+READER_THREADS = 2  # threads that run the reads moved off the loop, one process's
+GIL_SWITCH_SECONDS = 0.001  # how long the loop's thread waits for the GIL before asking
+READER_NICENESS = 10  # Linux: reader threads yield the CPU to the event loop's thread
+
+_readers: ThreadPoolExecutor | None = None
+
+
+async def in_reader_thread(run: Callable[[], T]) -> T:
+    """`run()` on one of the READER_THREADS (in this context: it sees the time budget)."""
+    global _readers
+    if _readers is None:
+        _readers = ThreadPoolExecutor(
+            READER_THREADS, thread_name_prefix="sqlite-read", initializer=_lower_priority
+        )
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_SECONDS))
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_readers, context.run, run)
+
+
+def _lower_priority() -> None:
+    """A reader thread runs at a lower priority than the event loop's thread (Linux lets a
+    thread change its own niceness; elsewhere nothing changes)."""
+    if sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            niceness = os.getpriority(os.PRIO_PROCESS, tid) + READER_NICENESS
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+        except OSError:
+            pass
 
 
 class InlineCursor:
@@ -69,6 +106,9 @@ class InlineCursor:
             self._cursor.execute(sql, parameters)
             return self
         self._statement = (sql, parameters)
+        if not self._owner.may_run_inline():
+            await self._off_the_loop()
+            return self
         try:
             with self._owner.inline():
                 self._cursor.execute(sql, parameters)
@@ -87,7 +127,7 @@ class InlineCursor:
             self._cursor.execute(sql, parameters)
             return self._cursor.fetchall() if self._cursor.description else []
 
-        self._rows = await asyncio.to_thread(run)
+        self._rows = await in_reader_thread(run)
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
         self._rows = None
@@ -132,15 +172,26 @@ class InlineConnection:
         self.moved = False  # the last inline statement was stopped to move off the loop
         self._inline_until: float | None = None
 
+    def may_run_inline(self) -> bool:
+        """The operation running this read has event-loop time left (request_share.py)."""
+        share = request_share.current()
+        return share is None or share.inline_left > 0
+
     @contextmanager
     def inline(self) -> Iterator[None]:
-        """A read step on the event loop, stopped (`moved`) after INLINE_SECONDS."""
+        """A read step on the event loop, stopped (`moved`) after INLINE_SECONDS or what is
+        left of its operation's allowance, whichever is shorter; charged to the operation."""
         self.moved = False
-        self._inline_until = time.monotonic() + INLINE_SECONDS
+        share = request_share.current()
+        window = INLINE_SECONDS if share is None else min(INLINE_SECONDS, share.inline_left)
+        began = time.monotonic()
+        self._inline_until = began + window
         try:
             yield
         finally:
             self._inline_until = None
+            if share is not None:
+                share.charge_inline(time.monotonic() - began, moved=self.moved)
 
     def _progress(self) -> int:
         if sqlite_progress():  # the request's time budget is spent
