@@ -1,19 +1,20 @@
-"""What one request may take of the database this process shares between its requests.
+"""What one GraphQL operation may take of the database this process shares between them.
 
-A GraphQL operation can run many reads at once (each alias, each `totalCount`, each
-DataLoader opens its own read unit of work), and a few such operations could otherwise hold
-every pooled connection, fill the worker threads and take the event loop in 20 ms slices,
-while a one-row read from another client waits behind them all. So, per operation (started
-by `api.budget.TimeBudget`, like its time budget):
+An operation can run many reads at once (each alias, each `totalCount`, each DataLoader
+opens its own read unit of work). Measured with bench.isolation on SQLite: 4 operations of
+up to 30 aliases held all 15 pooled connections while their statements queued for worker
+threads, and a one-row read from a fifth client waited for a connection for 1.4-3 s (p99).
+So, per operation (begun by `api.budget.TimeBudget`, like its time budget):
 
-- its read units of work hold at most READS_AT_ONCE connections at once (`slots`); the
-  others wait for one of them to finish;
-- only its first read unit may take any free connection: later ones share the pool less
-  the connections kept for first reads (`Database.busy_lane`), so a request that has just
-  arrived finds a connection even while earlier ones are busy with their tenth alias;
+- on SQLite, its read units of work hold at most READS_AT_ONCE connections at once
+  (`slots`); the others wait for one of them to finish;
+- on SQLite, only its first read unit may take any free connection: later ones share the
+  pool less the connections kept for first reads (`Database.busy_lane`), so an operation
+  that has just arrived finds a connection even while earlier ones are on their tenth
+  alias. (Postgres keeps its plain pool: there the same limits spread the heavy
+  operations' work over time and made the short reads slower, not faster.)
 - on SQLite, its statements run on the event loop for at most REQUEST_INLINE_SECONDS in
-  all (each at most `sqlite_inline.INLINE_SECONDS`); once one had to move to a worker
-  thread, or the allowance is spent, the rest go straight to a thread
+  all; once one had to move to a reader thread, the rest start there
   (`persistence/sqlite_inline.py`).
 
 Outside an operation (scheduled jobs, the CSV export, tests using units of work directly)

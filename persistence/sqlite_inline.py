@@ -1,19 +1,35 @@
 """SQLite calls for SQLAlchemy's aiosqlite dialect, made on the event loop's own thread, and
-a read that runs long moved to a worker thread.
+reads that run long moved to reader threads.
 
 aiosqlite runs every call on a helper thread; on a small VM each hop costs ~0.15 ms, and a
 recordInteraction transaction makes dozens of them (measured: 5.8 ms per transaction with
 hops, see bench/ingest.py). Our statements are mostly index lookups and writes that take
 microseconds, so running them inline is cheaper than the hop; and always hopping made reads
 slower still while a writer kept the loop busy (each hop waits for the GIL: bench.retier's
-reads during a re-tier went from p50 61 ms to 162 ms). So a read transaction's statement
-runs inline for at most INLINE_SECONDS; one still running then is stopped (SQLite's
-progress handler; a read has nothing to roll back) and run again, with its fetch, on a
-worker thread, where sqlite3 releases the GIL while it steps: a long read never holds the
-event loop for longer than that. Writes stay inline (writers take turns anyway). Every
-statement also checks the request's time budget (`domain.deadline`). This object offers the
-part of aiosqlite's connection API that SQLAlchemy's adapter uses; the dialect stays
-aiosqlite.
+reads during a re-tier went from p50 61 ms to 162 ms). Writes stay inline (writers take
+turns anyway). Every statement also checks the request's time budget (`domain.deadline`).
+
+Reads: a read transaction's statement runs inline for at most INLINE_SECONDS; one still
+running then is stopped (SQLite's progress handler; a read has nothing to roll back) and run
+again, with its fetch, on a reader thread, where sqlite3 releases the GIL while it steps.
+The inline time is charged to the GraphQL operation (`request_share.py`): an operation gets
+REQUEST_INLINE_SECONDS (50 ms) on the loop in all, and once one of its statements had to
+move, its later ones start on a reader thread directly. Before, the allowance was per
+statement: an operation of 30 aliases spent 20 ms on the loop for each of its 60 statements
+(1.2 s in 20 ms slices) and ran each of them twice.
+
+The reader threads: READER_THREADS (2, the cores of the machine we size for) in a pool of
+their own, at a lower CPU priority than the loop's thread (Linux niceness +10), and with
+the interpreter's GIL switch interval lowered to GIL_SWITCH_SECONDS. Measured with
+bench.isolation (4 clients sending the costliest admitted reads): on the default executor's
+six threads the loop's thread was runnable but not running for 11 s of 25 (the threads
+took both cores) and waited up to 5 ms for the GIL after every socket or SQLite call (the
+loop stalled in `os.urandom` and one-row lookups); with these settings it waited 1.7 s of
+25, and the simple read's p99 went from seconds to ~0.2-0.3 s, with more heavy requests
+served, not fewer.
+
+This object offers the part of aiosqlite's connection API that SQLAlchemy's adapter uses;
+the dialect stays aiosqlite.
 """
 
 from __future__ import annotations
