@@ -18,6 +18,7 @@ from api.cost import Cost, operation_cost
 from api.errors import is_introspection_only
 from domain import deadline
 from domain.auth import Scope
+from persistence import request_share
 
 INTROSPECTION_CACHE = 32
 
@@ -35,6 +36,7 @@ class TimeBudget(SchemaExtension):
         seconds = self.seconds.get(self.execution_context.operation_type)
         if seconds is not None:
             deadline.set_budget(seconds)
+            request_share.begin()  # its fair part of the database (persistence/request_share.py)
         yield
 
 

@@ -32,6 +32,7 @@ import orjson
 from bench.common import Server, segmento_server
 from bench.isolation_queries import BUILDERS, DEFAULT, SIMPLE, costliest
 from bench.read_seed import describe, seed
+from persistence.db import normalise_url, sqlite_path
 
 TARGET_MS = 50.0
 IN_FLIGHT = 50  # simple reads outstanding at most (a stalled server does not pile up more)
@@ -146,9 +147,29 @@ def _solo(server: Server, key: str, queries: dict[str, tuple[str, int]]) -> None
     asyncio.run(run())
 
 
+def _seeded(url: str, args: argparse.Namespace) -> str:
+    """A read key for a seeded database; with --reuse, one seeded by an earlier run with
+    --reuse is used again (its key kept in a file)."""
+    if not args.reuse:
+        return seed(url, args.contacts, args.companies)
+    path = sqlite_path(normalise_url(url))
+    name = url.rsplit("/", 1)[-1]
+    key_file = (
+        path.with_name(path.name + ".key")
+        if path is not None
+        else Path(tempfile.gettempdir()) / f"segmento-bench-iso-{name}.key"
+    )
+    if key_file.exists() and (path is None or path.exists()):
+        return key_file.read_text()
+    key_file.unlink(missing_ok=True)
+    key = seed(url, args.contacts, args.companies)
+    key_file.write_text(key)
+    return key
+
+
 def bench_database(label: str, url: str, args: argparse.Namespace) -> bool:
     started = time.perf_counter()
-    key = seed(url, args.contacts, args.companies)
+    key = _seeded(url, args)
     counts, _ = describe(url)
     print(f"\n== {label}: seeded in {time.perf_counter() - started:.1f} s: "
           + ", ".join(f"{v:,} {k}" for k, v in counts.items()))  # fmt: skip
@@ -224,11 +245,17 @@ def main() -> None:
         "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_iso",
     )
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--sqlite-file", help="the SQLite database here (default: a new "
+                        "temporary folder)")  # fmt: skip
+    parser.add_argument("--reuse", action="store_true", help="seed once, reuse on later "
+                        "runs with --reuse (the heavy reads write nothing; the size is not "
+                        "checked)")  # fmt: skip
     args = parser.parse_args()
     databases = []
     if not args.skip_sqlite:
         work = Path(tempfile.mkdtemp(prefix="segmento-bench-iso-"))
-        databases.append(("SQLite", f"sqlite+aiosqlite:///{work / 'iso.db'}"))
+        file = Path(args.sqlite_file).resolve() if args.sqlite_file else work / "iso.db"
+        databases.append(("SQLite", f"sqlite+aiosqlite:///{file}"))
     if args.database_url:
         databases.append(("Postgres", args.database_url))
     for label, url in databases:

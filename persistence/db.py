@@ -61,8 +61,8 @@ class Database:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"echo": echo}
-        if path is not None:
-            kwargs["async_creator"] = inline_creator(str(path))
+        if path is not None:  # all 15 stay open (each keeps its page cache)
+            kwargs.update(async_creator=inline_creator(str(path)), pool_size=15, max_overflow=0)
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
             if statement_timeout_seconds is not None:
@@ -73,6 +73,11 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
         self.write_lock = asyncio.Lock()
+        # SQLite: read units of work past an operation's first share 10 of the 15
+        # connections, the rest is kept for operations' first reads (request_share.py).
+        # Postgres answers from its own processes and frees connections quickly: there,
+        # holding units back only spread the heavy work and slowed the short reads.
+        self.busy_lane = asyncio.Semaphore(10) if path is not None else None
 
     @property
     def dialect(self) -> str:

@@ -42,11 +42,13 @@ class LifecycleRepository(Repository):
         stmt = select(alias_t.c.merged_id).where(alias_t.c.kept_id == contact_id)
         return [r.merged_id for r in await self._rows(stmt.order_by(alias_t.c.merged_id))]
 
-    async def people(self) -> list[Person]:
-        """Every contact as duplicate detection reads it."""
+    async def people(self, after: int = 0, limit: int | None = None) -> list[Person]:
+        """Contacts as duplicate detection reads them, by id: those after `after`, at most
+        `limit` (all by default)."""
         c = contact_t.c
         stmt = select(c.id, c.email, c.first_name, c.last_name, c.phone, c.company_id)
-        return [Person(*tuple(row)) for row in await self._rows(stmt.order_by(c.id))]
+        stmt = stmt.where(c.id > after).order_by(c.id).limit(limit)
+        return [Person(*tuple(row)) for row in await self._rows(stmt)]
 
     # --- merging -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import Token
 from datetime import UTC, datetime
 from functools import cached_property
 from types import TracebackType
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.changes import Changes
 from domain.errors import Timeout, WriteConflict
 from domain.events import Event
+from persistence import request_share
 from persistence.automation_repositories import AutomationRepository
 from persistence.db import Database
 from persistence.event_log import EventLog
@@ -66,12 +68,16 @@ class UnitOfWork:
         self._on_webhooks_queued = on_webhooks_queued
         self._settle = settle
         self._locked = False
+        self._taken: list[asyncio.Semaphore] = []  # of the request's share (released at exit)
+        self._holding: Token[bool] | None = None
 
     async def __aenter__(self) -> UnitOfWork:
         if self.write and self.db.is_sqlite:
             await self.db.write_lock.acquire()
             self._locked = True
         try:
+            if not self.write:
+                await self._take_share()
             self.conn = await self.db.engine.connect()
         except BaseException:
             self._release()
@@ -81,6 +87,7 @@ class UnitOfWork:
             if isinstance(driver, InlineConnection):
                 driver.offload = not self.write
         self._bind()
+        self._holding = request_share.hold()
         return self
 
     def _bind(self) -> None:
@@ -165,10 +172,27 @@ class UnitOfWork:
             await self.conn.rollback()
             await self.conn.close()
         finally:
+            if self._holding is not None:
+                request_share.unhold(self._holding)
+                self._holding = None
             self._release()
         _raise_domain_error(exc)
 
+    async def _take_share(self) -> None:
+        """A read unit of an operation waits for its turn (persistence/request_share.py)."""
+        share, lane = request_share.current(), self.db.busy_lane
+        if share is None or lane is None or request_share.holding():
+            return
+        await share.slots.acquire()
+        self._taken.append(share.slots)
+        if share.reads_started > 0:
+            await lane.acquire()
+            self._taken.append(lane)
+        share.reads_started += 1
+
     def _release(self) -> None:
+        while self._taken:
+            self._taken.pop().release()
         if self._locked:
             self._locked = False
             self.db.write_lock.release()

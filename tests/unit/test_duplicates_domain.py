@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from domain.duplicates import (
     Person,
     candidates,
+    candidates_in_steps,
     email_key,
     fold,
     jaro_winkler,
@@ -80,3 +81,44 @@ def test_erased_contacts_are_left_out_and_first_bounds_the_answer():
     people += [Person(10, "a.b@x.it"), Person(11, "ab@x.it"), Person(12, "a.b+1@x.it")]
     found = candidates(people, 0.85, 2)
     assert [c.ids for c in found] == [(10, 11), (10, 12)]
+
+
+people_lists = st.lists(
+    st.builds(
+        Person,
+        st.integers(1, 10_000),
+        st.sampled_from(["mario.rossi", "mariorossi", "m.rossi", "anna", "ana", "lucab"]).map(
+            lambda local: f"{local}@x.it"
+        )
+        | words.map(lambda local: f"{local}@y.it"),
+        st.sampled_from([None, "Mario", "Maria", "Anna"]),
+        st.sampled_from([None, "Rossi", "Rosi", "Neri"]),
+        st.sampled_from([None, "+39 333 1234567", "333 765 4321"]),
+        st.sampled_from([None, 1, 2]),
+    ),
+    max_size=30,
+    unique_by=lambda p: p.id,
+)
+
+
+@given(people_lists, st.sampled_from([0.0, 0.5, 0.85, 0.95]), st.integers(0, 12))
+def test_the_first_n_are_the_first_n_of_every_candidate(people, min_similarity, first):
+    """Asking for fewer skips pairs that cannot make the cut: the answer is still the head
+    of the whole ordered list."""
+    every = candidates(people, min_similarity, 10_000)
+    assert candidates(people, min_similarity, first) == every[:first]
+    assert [(-c.similarity, c.ids) for c in every] == sorted((-c.similarity, c.ids) for c in every)
+
+
+def test_the_search_yields_while_it_works_and_returns_the_answer():
+    people = [Person(i, f"same@host{i}.it") for i in range(1, 200)]
+    steps = candidates_in_steps(people, 0.5, 3)
+    yields = 0
+    while True:
+        try:
+            next(steps)
+            yields += 1
+        except StopIteration as done:
+            assert done.value == candidates(people, 0.5, 3)
+            break
+    assert yields > 1
