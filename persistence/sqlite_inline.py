@@ -118,8 +118,6 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
         self._rows = None
-        if sqlite_progress():  # the budget is spent before the statement starts
-            raise sqlite3.OperationalError("interrupted")
         if not self._owner.offload:
             self._cursor.execute(sql, parameters)
             return self
