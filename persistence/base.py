@@ -46,9 +46,15 @@ class Repository:
     """Writers record what they touch in `changes` (the unit of work's), which the settle
     step reads at commit."""
 
-    def __init__(self, conn: AsyncConnection, changes: Changes | None = None) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        changes: Changes | None = None,
+        definitions: Definitions | None = None,
+    ) -> None:
         self.conn = conn
         self.changes = changes if changes is not None else Changes()
+        self.definitions = definitions if definitions is not None else Definitions(conn)
 
     async def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
         return (await self.conn.execute(stmt)).all()
@@ -85,27 +91,41 @@ async def fetch_plain(
     return list((await conn.exec_driver_sql(text, params)).all())
 
 
-VERSION_OF = {
-    "sqlite": "SELECT version FROM definition_version WHERE kind = ?",
-    "postgresql": "SELECT version FROM definition_version WHERE kind = $1",
-}
+ALL_VERSIONS = "SELECT kind, version FROM definition_version"
 # The next version is the later of the old one + 1 and the time in microseconds: it only
 # grows, and never repeats a version of a database that was later restored to an older state
-# (a cache keyed by it cannot hand out definitions of another state).
+# (a cache keyed by it cannot hand out definitions of another state). A kind without a row
+# yet (added after the migration that seeded the table: webhooks) gets one.
 BUMP = {
-    "sqlite": "UPDATE definition_version SET version = max(version + 1, ?) WHERE kind = ?",
-    "postgresql": "UPDATE definition_version SET version = greatest(version + 1, $1) "
-    "WHERE kind = $2",
+    "sqlite": "INSERT INTO definition_version (kind, version) VALUES (?, ?) ON CONFLICT (kind) "
+    "DO UPDATE SET version = max(definition_version.version + 1, excluded.version)",
+    "postgresql": "INSERT INTO definition_version (kind, version) VALUES ($1, $2) "
+    "ON CONFLICT (kind) DO UPDATE SET version = "
+    "greatest(definition_version.version + 1, excluded.version)",
 }
-
-
-async def definition_version(conn: AsyncConnection, kind: str) -> int:
-    """The version of a kind of definitions (`lists`, `automations`, `tiers`): a one-row
-    read on every write, so plain SQL."""
-    rows = await fetch_plain(conn, VERSION_OF, (kind,))
-    return int(rows[0][0]) if rows else 0
 
 
 async def bump_definitions(conn: AsyncConnection, kind: str) -> None:
     """Called in the transaction that adds, changes or removes a definition of `kind`."""
-    await conn.exec_driver_sql(BUMP[conn.dialect.name], (time.time_ns() // 1000, kind))
+    await conn.exec_driver_sql(BUMP[conn.dialect.name], (kind, time.time_ns() // 1000))
+
+
+class Definitions:
+    """The definition versions one unit of work sees (`lists`, `automations`, `tiers`,
+    `rules`, `webhooks`; 0 for a kind never changed): every kind read in one plain
+    statement at the first ask — a write checks four of them — and read again after this
+    transaction changes one (`bump`)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._seen: dict[str, int] | None = None
+
+    async def version(self, kind: str) -> int:
+        if self._seen is None:
+            rows = await fetch_plain(self.conn, ALL_VERSIONS)
+            self._seen = {str(k): int(v) for k, v in rows}
+        return self._seen.get(kind, 0)
+
+    async def bump(self, kind: str) -> None:
+        await bump_definitions(self.conn, kind)
+        self._seen = None

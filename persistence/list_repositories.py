@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
 from domain.lists import ContactList, ListKind
-from persistence.base import Repository, bump_definitions, definition_version, fetch_plain
+from persistence.base import Repository, fetch_plain
 from persistence.filters_sql import compile_filter, contact_t
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
@@ -82,7 +82,7 @@ class ListRepository(Repository):
             "created_at": now, "updated_at": now,
         }  # fmt: skip
         result = await self.conn.execute(insert(list_t).values(values).returning(list_t.c.id))
-        await bump_definitions(self.conn, "lists")
+        await self.definitions.bump("lists")
         return int(result.scalar_one())
 
     async def update(self, list_id: int, values: Mapping[str, Any], now: datetime) -> None:
@@ -92,12 +92,12 @@ class ListRepository(Repository):
             changes["filter"] = filter_to_dict(node) if node is not None else None
         stmt = update(list_t).where(list_t.c.id == list_id).values(**changes, updated_at=now)
         await self.conn.execute(stmt)
-        await bump_definitions(self.conn, "lists")
+        await self.definitions.bump("lists")
 
     async def delete(self, list_id: int) -> bool:
         await self.conn.execute(delete(member_t).where(member_t.c.list_id == list_id))
         result = await self.conn.execute(delete(list_t).where(list_t.c.id == list_id))
-        await bump_definitions(self.conn, "lists")
+        await self.definitions.bump("lists")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, list_id: int) -> ContactList | None:
@@ -136,7 +136,7 @@ class ListRepository(Repository):
 
     async def version(self) -> int:
         """Bumped in the transaction of every list definition change."""
-        return await definition_version(self.conn, "lists")
+        return await self.definitions.version("lists")
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""

@@ -43,12 +43,12 @@ from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
 from persistence.base import (
     Repository,
-    bump_definitions,
     dense_span,
     enum_or_none,
     fetch_plain,
     plain,
 )
+from persistence.direct import Direct, one_of
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.list_repositories import stored_members
@@ -129,8 +129,16 @@ COMPANY_SORTS: dict[str, SortKey] = {
 
 # Statements of the hot paths, built once (construction and cache keys are not free).
 CONTACTS_BY_ID = select(contact_t).where(contact_t.c.id.in_(bindparam("ids", expanding=True)))
-SCORES_BY_ID = select(contact_t.c.id, contact_t.c.score).where(
-    contact_t.c.id.in_(bindparam("ids", expanding=True))
+SCORES_BY_ID = Direct(
+    lambda d: select(contact_t.c.id, contact_t.c.score).where(one_of(contact_t.c.id, "ids", d))
+)
+LOCK = Direct(
+    lambda d: (
+        select(contact_t.c.id)
+        .where(one_of(contact_t.c.id, "ids", d))
+        .order_by(contact_t.c.id)
+        .with_for_update()
+    )
 )
 _c = contact_t.c
 # Plain SQL per dialect, in the driver's parameter style (result processing cost more than
@@ -156,7 +164,7 @@ def ids_params(ids: Sequence[int]) -> tuple[dict[str, Any], bool]:
     return {"low": span[0], "high": span[1]}, True
 
 
-def _placement(*, dates: bool, span: bool) -> Any:
+def _placement(*, dates: bool, where: Any) -> Any:
     when = (_c.created_at, _c.last_activity_at) if dates else (null(), null())
     return (
         select(
@@ -166,44 +174,59 @@ def _placement(*, dates: bool, span: bool) -> Any:
             _c.lead_status_pinned,
         )
         .select_from(contact_t.outerjoin(company_t, company_t.c.id == _c.company_id))
-        .where(by_ids(_c.id, span))
+        .where(where)
     )  # fmt: skip
 
 
-PLACEMENT = {
-    (dates, span): _placement(dates=dates, span=span)
-    for dates in (False, True)
-    for span in (False, True)
+def _tag_points(where: Any) -> Any:
+    return (
+        select(contact_tag_t.c.contact_id, tag_t.c.code, contact_tag_t.c.points)
+        .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
+        .where(where)
+    )
+
+
+# A re-tier's dense chunk reads BETWEEN (see dense_span); other reads of the write path run
+# directly on the driver (persistence/direct.py).
+PLACEMENT_SPAN = {
+    dates: _placement(dates=dates, where=by_ids(_c.id, True)) for dates in (False, True)
 }
-TAG_POINTS = {
-    span: select(contact_tag_t.c.contact_id, tag_t.c.code, contact_tag_t.c.points)
-    .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
-    .where(by_ids(contact_tag_t.c.contact_id, span))
-    for span in (False, True)
-}
+
+
+def _placement_of(dates: bool) -> Direct:
+    return Direct(lambda d: _placement(dates=dates, where=one_of(_c.id, "ids", d)))
+
+
+PLACEMENT = {dates: _placement_of(dates) for dates in (False, True)}
+TAG_POINTS_SPAN = _tag_points(by_ids(contact_tag_t.c.contact_id, True))
+TAG_POINTS = Direct(lambda d: _tag_points(one_of(contact_tag_t.c.contact_id, "ids", d)))
 _ENUMS: dict[type[Any], dict[Any, Any]] = {
     kind: {m.value: m for m in kind} | {None: None}
     for kind in (ContactType, CompanyType, Source, FunnelStage)
 }
 _activity = bindparam("activity", type_=UtcDateTime)
 _last = contact_t.c.last_activity_at
-ADD_SCORE = (
-    update(contact_t)
-    .where(contact_t.c.id == bindparam("cid"))
-    .values(
-        score=contact_t.c.score + bindparam("delta"),
-        last_activity_at=case(
-            (_activity.is_(None), _last),
-            ((_last.is_(None)) | (_last < _activity), _activity),
-            else_=_last,
-        ),
-        updated_at=bindparam("now", type_=UtcDateTime),
+ADD_SCORE = Direct(
+    lambda _: (
+        update(contact_t)
+        .where(contact_t.c.id == bindparam("cid"))
+        .values(
+            score=contact_t.c.score + bindparam("delta"),
+            last_activity_at=case(
+                (_activity.is_(None), _last),
+                ((_last.is_(None)) | (_last < _activity), _activity),
+                else_=_last,
+            ),
+            updated_at=bindparam("now", type_=UtcDateTime),
+        )
     )
 )
 
 
-NO_PROFILING_CONSENT = select(contact_t.c.id).where(
-    contact_t.c.id.in_(bindparam("ids", expanding=True)), contact_t.c.consent_profiling == false()
+NO_PROFILING_CONSENT = Direct(
+    lambda d: select(contact_t.c.id).where(
+        one_of(contact_t.c.id, "ids", d), contact_t.c.consent_profiling == false()
+    )
 )
 CONSENT_CHUNK = 5000  # ids per IN list
 
@@ -214,7 +237,7 @@ async def without_profiling_consent(conn: AsyncConnection, ids: Iterable[int]) -
     wanted, out = sorted(set(ids)), set[int]()
     for start in range(0, len(wanted), CONSENT_CHUNK):
         params = {"ids": wanted[start : start + CONSENT_CHUNK]}
-        out.update((await conn.execute(NO_PROFILING_CONSENT, params)).scalars())
+        out.update(r[0] for r in await NO_PROFILING_CONSENT.rows(conn, params))
     return out
 
 
@@ -239,7 +262,12 @@ class ContactRepository(Repository):
         wanted = set(ids) if span else None
         points: dict[int, dict[str, int]] = defaultdict(dict)
         if tags:
-            for cid, code, value in (await self.conn.execute(TAG_POINTS[span], params)).all():
+            found = (
+                (await self.conn.execute(TAG_POINTS_SPAN, params)).all()
+                if span
+                else await TAG_POINTS.rows(self.conn, params)
+            )
+            for cid, code, value in found:
                 points[cid][code] = value
         contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
         sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
@@ -247,8 +275,10 @@ class ContactRepository(Repository):
         for (cid, email, score, tier, segment, status, sector, region, city, contact_type,
              company_type, company_id, source, stage, created_at, last_activity_at, index,
              reason, pinned) in (
-            await self.conn.execute(PLACEMENT[dates, span], params)
-        ).all():  # fmt: skip
+            (await self.conn.execute(PLACEMENT_SPAN[dates], params)).all()
+            if span
+            else await PLACEMENT[dates].rows(self.conn, params)
+        ):  # fmt: skip
             if wanted is not None and cid not in wanted:
                 continue
             view = ContactView.of((
@@ -373,14 +403,13 @@ class ContactRepository(Repository):
         """On Postgres, row locks make concurrent writers to one contact queue; SQLite writers
         already take turns (see UnitOfWork)."""
         if self.conn.dialect.name == "postgresql":
-            stmt = select(contact_t.c.id).where(contact_t.c.id.in_(sorted(set(ids))))
-            await self.conn.execute(stmt.order_by(contact_t.c.id).with_for_update())
+            await LOCK.run(self.conn, {"ids": sorted(set(ids))})
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
         """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL,
         recorded per contact (for score-change events)."""
         if changes:
-            await self.conn.execute(ADD_SCORE, list(changes))
+            await ADD_SCORE.run_many(self.conn, changes)
             for change in changes:
                 self.changes.scored(change["cid"], change["delta"], change["now"])
 
@@ -395,8 +424,8 @@ class ContactRepository(Repository):
         self.changes.rules_changed(low, high, now)
 
     async def scores(self, ids: Iterable[int]) -> dict[int, int]:
-        rows = (await self.conn.execute(SCORES_BY_ID, {"ids": list(ids)})).all()
-        return {r.id: r.score for r in rows}
+        rows = await SCORES_BY_ID.rows(self.conn, {"ids": list(ids)})
+        return {r[0]: r[1] for r in rows}
 
     async def ids_unplaced(self, limit: int) -> list[int]:
         """Contacts with no tier yet (created before tiers existed)."""
@@ -567,7 +596,7 @@ class TagRepository(Repository):
         """Its holders lose it and are re-placed (filters may read it)."""
         holders = await self.holders(tag_id)
         await self.conn.execute(delete(tag_t).where(tag_t.c.id == tag_id))
-        await bump_definitions(self.conn, "rules")  # rules that gave it lose it (SET NULL)
+        await self.definitions.bump("rules")  # rules that gave it lose it (SET NULL)
         self.changes.touch(holders, None)
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:

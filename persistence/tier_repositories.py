@@ -18,8 +18,6 @@ from domain.segments import TierChange as TierChange  # (re-exported for service
 from domain.tiers import TierPolicy
 from persistence.base import (
     Repository,
-    bump_definitions,
-    definition_version,
     execute_plain_many,
 )
 from persistence.repositories import by_ids, ids_params
@@ -125,15 +123,15 @@ class TierRepository(Repository):
 
     async def add_policy(self, policy: TierPolicy, comment: str | None, now: datetime) -> None:
         await self._add(policy_t, policy.version, policy_to_dict(policy), comment, now)
-        await bump_definitions(self.conn, "tiers")
+        await self.definitions.bump("tiers")
 
     async def add_scheme(self, scheme: SegmentScheme, comment: str | None, now: datetime) -> None:
         await self._add(scheme_t, scheme.version, scheme_to_dict(scheme), comment, now)
-        await bump_definitions(self.conn, "tiers")
+        await self.definitions.bump("tiers")
 
     async def version(self) -> int:
         """Bumped in the transaction that adds a tier policy or segment scheme version."""
-        return await definition_version(self.conn, "tiers")
+        return await self.definitions.version("tiers")
 
     async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(behavioural points, fit points) per contact."""

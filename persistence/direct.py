@@ -1,0 +1,169 @@
+"""Statements of the write path run directly on the driver.
+
+A single recordInteraction runs about twenty statements (idempotency, the interaction, its
+ledger entry, the score, placement inputs, list memberships, events, webhook deliveries).
+Through SQLAlchemy's execution layers each costs ~40 us on SQLite for a statement that takes
+~5 us, ~150 us on asyncpg: more than the writes themselves. A `Direct` statement is built
+from its SQLAlchemy Core form and compiled once per dialect; each call converts the
+parameters with the columns' own bind processors (the same stored values as SQLAlchemy
+writes) and the result columns with their result processors, and hands the SQL to sqlite3
+inline, in the unit of work's transaction (as `fetch_plain` does), or to asyncpg through the
+connection's `exec_driver_sql`. Lists of ids or keys bind as one parameter (`one_of`): a JSON
+array read by `json_each` on SQLite, an array for `= ANY` on Postgres, so one statement
+serves every list length (an expanding IN is compiled again for each length).
+
+Driver errors become SQLAlchemy's exceptions (IntegrityError, OperationalError), which the
+unit of work turns into WriteConflict and Timeout as it does for any statement.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import ARRAY, BindParameter, ColumnElement, String, any_, bindparam, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import literal_column
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.types import TypeDecorator
+
+
+class JsonArray(TypeDecorator[list[Any]]):
+    """A list bound as JSON text (SQLite's `json_each` reads it)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else orjson.dumps(list(value)).decode()
+
+
+def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN (the list bound as :name)` with one parameter for any list length."""
+    if dialect == "postgresql":
+        param: BindParameter[Any] = bindparam(name, type_=ARRAY(column.type))
+        matches: ColumnElement[bool] = column == any_(param)
+        return matches
+    values: Any = sa_select(literal_column("value")).select_from(
+        func.json_each(bindparam(name, type_=JsonArray()))
+    )
+    within: ColumnElement[bool] = column.in_(values.scalar_subquery())
+    return within
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # parameters, in the driver's positional order
+    binders: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+    convert: bool  # some parameter has a bind processor
+    returns: bool  # the statement returns rows
+
+
+class Direct:
+    """A statement built by `build(dialect name)` (Core; use `one_of` for lists), compiled
+    once per dialect. `keys`: the parameter names of an INSERT without `.values()`."""
+
+    def __init__(self, build: Callable[[str], Any], *, keys: Sequence[str] | None = None) -> None:
+        self._build = build
+        self._keys = list(keys) if keys is not None else None
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Any) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            stmt = self._build(dialect.name)
+            compiled = stmt.compile(dialect=dialect, column_keys=self._keys)
+            names = tuple(compiled.positiontup or ())
+            processors = compiled._bind_processors
+            binders = tuple(processors.get(n) for n in names)
+            results = [_result_processor(column[3], dialect) for column in compiled._result_columns]
+            found = self._compiled[dialect.name] = _Compiled(
+                compiled.string, names, binders, tuple(results),
+                any(binders), bool(compiled._result_columns),
+            )  # fmt: skip
+        return found
+
+    def _params(self, c: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        if not c.convert:
+            return tuple(values[n] for n in c.names)
+        return tuple(
+            b(values[n]) if b is not None else values[n]
+            for n, b in zip(c.names, c.binders, strict=True)
+        )
+
+    async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of one execution, each column converted as SQLAlchemy would."""
+        c = self.compiled(conn.dialect)
+        raw = await _execute(conn, c, self._params(c, values))
+        if not any(c.results):
+            return raw
+        procs = c.results
+        return [
+            tuple(p(v) if p is not None else v for p, v in zip(procs, row, strict=True))
+            for row in raw
+        ]
+
+    async def run(self, conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+        c = self.compiled(conn.dialect)
+        await _execute(conn, c, self._params(c, values))
+
+    async def run_many(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One executemany (no rows returned)."""
+        if not rows:
+            return
+        c = self.compiled(conn.dialect)
+        params = [self._params(c, row) for row in rows]
+        handle = await _sqlite_handle(conn)
+        if handle is None:
+            await conn.exec_driver_sql(c.sql, params)
+            return
+        try:
+            handle.executemany(c.sql, params)
+        except sqlite3.Error as error:
+            raise _wrapped(c.sql, params, error) from error
+
+
+def _result_processor(kind: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | None:
+    """The column type's result processor; none where it needs the driver's type code
+    (asyncpg's numerics: the callers convert sums with int())."""
+    try:
+        return kind._cached_result_processor(dialect, None)
+    except TypeError:
+        return None
+
+
+async def _sqlite_handle(conn: AsyncConnection) -> sqlite3.Connection | None:
+    """The sqlite3 connection of this unit of work (None on Postgres). SQLAlchemy's own
+    transaction is begun first, so that its commit and rollback reach the driver."""
+    if conn.dialect.name != "sqlite":
+        return None
+    if not conn.in_transaction():
+        await conn.begin()
+    sync = conn.sync_connection
+    assert sync is not None
+    handle = getattr(sync.connection.driver_connection, "handle", None)
+    return handle if isinstance(handle, sqlite3.Connection) else None
+
+
+async def _execute(conn: AsyncConnection, c: _Compiled, params: tuple[Any, ...]) -> list[Any]:
+    handle = await _sqlite_handle(conn)
+    if handle is None:
+        result = await conn.exec_driver_sql(c.sql, params)
+        return list(result.all()) if c.returns else []
+    try:
+        cursor = handle.execute(c.sql, params)
+        return cursor.fetchall() if c.returns else []
+    except sqlite3.Error as error:
+        raise _wrapped(c.sql, params, error) from error
+
+
+def _wrapped(sql: str, params: Any, error: sqlite3.Error) -> Exception:
+    """As SQLAlchemy raises it (IntegrityError, OperationalError, ...)."""
+    return DBAPIError.instance(sql, params, error, sqlite3.Error)
