@@ -56,46 +56,65 @@ def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     return within
 
 
+Slot = tuple[str | None, Any, Callable[[Any], Any] | None]
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # parameters, in the driver's positional order
-    binders: tuple[Callable[[Any], Any] | None, ...]
+    # Per positional parameter: (name, None, bind processor) for a value given at each call,
+    # (None, processed value, None) for a constant of the statement (e.g. `reason = 'RULE'`).
+    slots: tuple[Slot, ...]
     results: tuple[Callable[[Any], Any] | None, ...]
-    convert: bool  # some parameter has a bind processor
     returns: bool  # the statement returns rows
 
 
 class Direct:
     """A statement built by `build(dialect name)` (Core; use `one_of` for lists), compiled
-    once per dialect. `keys`: the parameter names of an INSERT without `.values()`."""
+    once per dialect. `keys`: the parameter names of an INSERT without `.values()`;
+    `many`: run with `run_many` (no implicit RETURNING)."""
 
-    def __init__(self, build: Callable[[str], Any], *, keys: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        build: Callable[[str], Any],
+        *,
+        keys: Sequence[str] | None = None,
+        many: bool = False,
+    ) -> None:
         self._build = build
         self._keys = list(keys) if keys is not None else None
+        self._many = many
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Any) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            stmt = self._build(dialect.name)
-            compiled = stmt.compile(dialect=dialect, column_keys=self._keys)
-            names = tuple(compiled.positiontup or ())
-            processors = compiled._bind_processors
-            binders = tuple(processors.get(n) for n in names)
-            results = [_result_processor(column[3], dialect) for column in compiled._result_columns]
-            found = self._compiled[dialect.name] = _Compiled(
-                compiled.string, names, binders, tuple(results),
-                any(binders), bool(compiled._result_columns),
-            )  # fmt: skip
+            found = self._compiled[dialect.name] = self._compile(dialect)
         return found
 
-    def _params(self, c: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        if not c.convert:
-            return tuple(values[n] for n in c.names)
+    def _compile(self, dialect: Any) -> _Compiled:
+        stmt = self._build(dialect.name)
+        compiled = stmt.compile(dialect=dialect, column_keys=self._keys, for_executemany=self._many)
+        assert "POSTCOMPILE" not in compiled.string, "use one_of() or = for lists"
+        processors = compiled._bind_processors
+        slots: list[Slot] = []
+        for name in compiled.positiontup or ():
+            binder, param = processors.get(name), compiled.binds[name]
+            if param.required:
+                slots.append((name, None, binder))
+            else:
+                value = param.effective_value
+                slots.append((None, binder(value) if binder else value, None))
+        results = [_result_processor(column[3], dialect) for column in compiled._result_columns]
+        return _Compiled(
+            compiled.string, tuple(slots), tuple(results), bool(compiled._result_columns)
+        )
+
+    @staticmethod
+    def _params(c: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(
-            b(values[n]) if b is not None else values[n]
-            for n, b in zip(c.names, c.binders, strict=True)
+            const if name is None else binder(values[name]) if binder else values[name]
+            for name, const, binder in c.slots
         )
 
     async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -128,6 +147,18 @@ class Direct:
             handle.executemany(c.sql, params)
         except sqlite3.Error as error:
             raise _wrapped(c.sql, params, error) from error
+
+
+async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """An executemany of plain SQL in the driver's parameter style, with ready values."""
+    handle = await _sqlite_handle(conn)
+    if handle is None:
+        await conn.exec_driver_sql(sql, list(rows))
+        return
+    try:
+        handle.executemany(sql, rows)
+    except sqlite3.Error as error:
+        raise _wrapped(sql, rows, error) from error
 
 
 def _result_processor(kind: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | None:

@@ -20,6 +20,7 @@ from persistence.base import (
     Repository,
     execute_plain_many,
 )
+from persistence.direct import Direct, one_of
 from persistence.repositories import by_ids, ids_params
 from persistence.scoring_repositories import id_page
 from persistence.tables import metadata
@@ -36,6 +37,7 @@ from persistence.tier_sql import (
     placement_query,
     placement_t,
 )
+from persistence.types import UtcDateTime
 
 policy_t: Table = metadata.tables["tier_policy"]
 scheme_t: Table = metadata.tables["segment_scheme"]
@@ -44,20 +46,34 @@ contact_t: Table = metadata.tables["contact"]
 entry_t: Table = metadata.tables["score_entry"]
 interaction_t: Table = metadata.tables["interaction"]
 
-POINTS = {
-    span: select(entry_t.c.contact_id, *ledger_points())
-    .where(by_ids(entry_t.c.contact_id, span))
-    .group_by(entry_t.c.contact_id)
-    for span in (False, True)
-}
-SIGNALS = {
-    span: select(interaction_t.c.contact_id, interaction_t.c.type, func.count())
-    .where(
-        by_ids(interaction_t.c.contact_id, span), interaction_t.c.occurred_at >= bindparam("since")
+
+def _points(where: Any) -> Any:
+    return (
+        select(entry_t.c.contact_id, *ledger_points()).where(where).group_by(entry_t.c.contact_id)
     )
-    .group_by(interaction_t.c.contact_id, interaction_t.c.type)
-    for span in (False, True)
-}
+
+
+def _signals(where: Any) -> Any:
+    i = interaction_t.c
+    since = i.occurred_at >= bindparam("since", type_=UtcDateTime)
+    return (
+        select(i.contact_id, i.type, func.count())
+        .where(where, since)
+        .group_by(i.contact_id, i.type)
+    )
+
+
+# A re-tier's dense chunks read BETWEEN (see dense_span); a write's few contacts directly on
+# the driver (persistence/direct.py).
+POINTS_SPAN = _points(by_ids(entry_t.c.contact_id, True))
+POINTS = Direct(lambda d: _points(one_of(entry_t.c.contact_id, "ids", d)))
+SIGNALS_SPAN = _signals(by_ids(interaction_t.c.contact_id, True))
+SIGNALS = Direct(lambda d: _signals(one_of(interaction_t.c.contact_id, "ids", d)))
+LOG_CHANGES = Direct(
+    lambda _: insert(change_t),
+    keys=("contact_id", "kind", "from_value", "to_value", "version", "reason", "at"),
+    many=True,
+)
 INDEXED = ("tier_index", "tier_reason", "cid", "tier_version")
 SET_INDEX = (
     update(contact_t)
@@ -136,15 +152,23 @@ class TierRepository(Repository):
     async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(behavioural points, fit points) per contact."""
         params, span = ids_params(ids)
-        rows = (await self.conn.execute(POINTS[span], params)).all()
+        rows = (
+            (await self.conn.execute(POINTS_SPAN, params)).all()
+            if span
+            else await POINTS.rows(self.conn, params)
+        )
         return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}  # extra ids are harmless
 
     async def signals(self, ids: Sequence[int], since: datetime) -> dict[int, dict[str, int]]:
         out: dict[int, dict[str, int]] = defaultdict(dict)
         params, span = ids_params(ids)
-        for contact_id, kind, count in (
-            await self.conn.execute(SIGNALS[span], {**params, "since": since})
-        ).all():
+        params["since"] = since
+        rows = (
+            (await self.conn.execute(SIGNALS_SPAN, params)).all()
+            if span
+            else await SIGNALS.rows(self.conn, params)
+        )
+        for contact_id, kind, count in rows:
             out[contact_id][kind] = int(count)
         return out
 
@@ -161,9 +185,7 @@ class TierRepository(Repository):
             await execute_plain_many(self.conn, SET_TIER, PLACED, updates)
         if indexes:
             await execute_plain_many(self.conn, SET_INDEX, INDEXED, indexes)
-        rows = list(changes)
-        if rows:
-            await self.conn.execute(insert(change_t), rows)
+        await LOG_CHANGES.run_many(self.conn, list(changes))
 
     async def place_span(
         self, policy: TierPolicy, scheme: SegmentScheme, now: datetime, low: int, high: int

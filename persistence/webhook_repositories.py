@@ -25,6 +25,7 @@ from domain.webhooks import (
     spread_for,
 )
 from persistence.base import Definitions, Repository
+from persistence.direct import Direct
 from persistence.repositories import without_profiling_consent
 from persistence.tables import metadata
 
@@ -36,6 +37,10 @@ contact_t: Table = metadata.tables["contact"]
 _d, _w = delivery_t.c, webhook_t.c
 PENDING = DeliveryStatus.PENDING.value
 ACTIVE_HOOKS = select(_w.id, _w.event_types).where(_w.active == true())
+DELIVERY_KEYS = ("webhook_id", "event_type", "event_cursor", "contact_id", "body", "status",
+                 "attempts", "next_attempt_at", "locked_until", "last_error", "created_at",
+                 "delivered_at")  # fmt: skip
+QUEUE = Direct(lambda _: insert(delivery_t), keys=DELIVERY_KEYS, many=True)  # direct.py
 # Active webhooks per (engine, version of the webhook definitions).
 _ACTIVE: dict[tuple[int, int], dict[int, frozenset[str]]] = {}
 
@@ -144,8 +149,7 @@ class WebhookRepository(Repository):
             for body in (encode_body(event_envelope(e)),)
             for hook in ids
         ]
-        if rows:
-            await self.conn.execute(insert(delivery_t), rows)
+        await QUEUE.run_many(self.conn, rows)
         self.queued += len(rows)
         return len(rows)
 
