@@ -21,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -30,7 +31,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import literal_column
 from sqlalchemy.sql.type_api import TypeEngine
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import DateTime, TypeDecorator
+
+from domain.deadline import sqlite_progress
+from persistence.types import UtcDateTime
 
 
 class JsonArray(TypeDecorator[list[Any]]):
@@ -65,7 +69,8 @@ class _Compiled:
     # Per positional parameter: (name, None, bind processor) for a value given at each call,
     # (None, processed value, None) for a constant of the statement (e.g. `reason = 'RULE'`).
     slots: tuple[Slot, ...]
-    results: tuple[Callable[[Any], Any] | None, ...]
+    plain: Callable[[Mapping[str, Any]], Any] | None  # the values as they are, when none converts
+    results: tuple[Callable[[Any], Any] | None, ...] | None  # None: no column converts
     returns: bool  # the statement returns rows
 
 
@@ -101,29 +106,42 @@ class Direct:
         for name in compiled.positiontup or ():
             binder, param = processors.get(name), compiled.binds[name]
             if param.required:
+                if binder is not None and isinstance(param.type, DateTime | UtcDateTime):
+                    binder = _last_of(binder)  # a write binds its `now` again and again
                 slots.append((name, None, binder))
             else:
                 value = param.effective_value
                 slots.append((None, binder(value) if binder else value, None))
+        names = tuple(name for name, _, binder in slots if name is not None and binder is None)
+        plain = itemgetter(*names) if len(names) == len(slots) and names else None
         results = [_result_processor(column[3], dialect) for column in compiled._result_columns]
         return _Compiled(
-            compiled.string, tuple(slots), tuple(results), bool(compiled._result_columns)
-        )
+            compiled.string, tuple(slots), plain, tuple(results) if any(results) else None,
+            bool(compiled._result_columns),
+        )  # fmt: skip
 
     @staticmethod
     def _params(c: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            const if name is None else binder(values[name]) if binder else values[name]
-            for name, const, binder in c.slots
-        )
+        if c.plain is not None:
+            found = c.plain(values)
+            return found if len(c.slots) > 1 else (found,)
+        out = []
+        for name, const, binder in c.slots:
+            if name is None:
+                out.append(const)
+            elif binder is None:
+                out.append(values[name])
+            else:
+                out.append(binder(values[name]))
+        return tuple(out)
 
     async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows of one execution, each column converted as SQLAlchemy would."""
         c = self.compiled(conn.dialect)
         raw = await _execute(conn, c, self._params(c, values))
-        if not any(c.results):
-            return raw
         procs = c.results
+        if procs is None:
+            return raw
         return [
             tuple(p(v) if p is not None else v for p, v in zip(procs, row, strict=True))
             for row in raw
@@ -161,6 +179,20 @@ async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[
         raise _wrapped(sql, rows, error) from error
 
 
+def _last_of(binder: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`binder` remembering its last (immutable) value and result."""
+    last: list[tuple[Any, Any]] = [(None, None)]  # (value, result), replaced as one
+
+    def convert(value: Any) -> Any:
+        seen, result = last[0]
+        if value is not seen:
+            result = binder(value)
+            last[0] = (value, result)
+        return result
+
+    return convert
+
+
 def _result_processor(kind: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | None:
     """The column type's result processor; none where it needs the driver's type code
     (asyncpg's numerics: the callers convert sums with int())."""
@@ -175,10 +207,12 @@ async def _sqlite_handle(conn: AsyncConnection) -> sqlite3.Connection | None:
     transaction is begun first, so that its commit and rollback reach the driver."""
     if conn.dialect.name != "sqlite":
         return None
-    if not conn.in_transaction():
-        await conn.begin()
     sync = conn.sync_connection
     assert sync is not None
+    if not sync.in_transaction():
+        await conn.begin()
+    if sqlite_progress():  # the request's time budget is spent (as InlineCursor checks)
+        raise _wrapped("", (), sqlite3.OperationalError("interrupted"))
     handle = getattr(sync.connection.driver_connection, "handle", None)
     return handle if isinstance(handle, sqlite3.Connection) else None
 

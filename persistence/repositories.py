@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -164,7 +164,7 @@ def ids_params(ids: Sequence[int]) -> tuple[dict[str, Any], bool]:
     return {"low": span[0], "high": span[1]}, True
 
 
-def _placement(*, dates: bool, where: Any) -> Any:
+def placement_select(*, dates: bool, where: Any) -> Any:
     when = (_c.created_at, _c.last_activity_at) if dates else (null(), null())
     return (
         select(
@@ -189,12 +189,12 @@ def _tag_points(where: Any) -> Any:
 # A re-tier's dense chunk reads BETWEEN (see dense_span); other reads of the write path run
 # directly on the driver (persistence/direct.py).
 PLACEMENT_SPAN = {
-    dates: _placement(dates=dates, where=by_ids(_c.id, True)) for dates in (False, True)
+    dates: placement_select(dates=dates, where=by_ids(_c.id, True)) for dates in (False, True)
 }
 
 
 def _placement_of(dates: bool) -> Direct:
-    return Direct(lambda d: _placement(dates=dates, where=one_of(_c.id, "ids", d)))
+    return Direct(lambda d: placement_select(dates=dates, where=one_of(_c.id, "ids", d)))
 
 
 PLACEMENT = {dates: _placement_of(dates) for dates in (False, True)}
@@ -221,6 +221,30 @@ ADD_SCORE = Direct(
         )
     )
 )
+
+
+Placed = tuple[ContactView, Standing, str | None]
+
+
+def placed(
+    rows: Iterable[Sequence[Any]], tag_points: Callable[[Sequence[Any]], Mapping[str, int] | None]
+) -> Iterator[tuple[int, tuple[Placed, Sequence[Any]]]]:
+    """(id, ((view, standing, pinned lead status), row)) of rows that start with PLACEMENT's
+    columns: each contact as filters see it, with `tag_points(row)` (None: none), built
+    straight from the row tuples in ContactView's field order (re-tiering reads everyone)."""
+    contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
+    sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
+    for row in rows:
+        (cid, email, score, tier, segment, status, sector, region, city, contact_type,
+         company_type, company_id, source, stage, created_at, last_activity_at, index,
+         reason, pinned) = row[:19]  # fmt: skip
+        view = ContactView.of((
+            cid, email, score, tier, segment, status, sector, region, city,
+            contact_types[contact_type], company_types[company_type], company_id,
+            sources[source], stages[stage], created_at, last_activity_at,
+            tag_points(row) or {},
+        ))  # fmt: skip
+        yield cid, ((view, Standing(tier, index, reason, status, segment), pinned), row)
 
 
 NO_PROFILING_CONSENT = Direct(
@@ -269,26 +293,14 @@ class ContactRepository(Repository):
             )
             for cid, code, value in found:
                 points[cid][code] = value
-        contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
-        sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
-        out: dict[int, tuple[ContactView, Standing, str | None]] = {}
-        for (cid, email, score, tier, segment, status, sector, region, city, contact_type,
-             company_type, company_id, source, stage, created_at, last_activity_at, index,
-             reason, pinned) in (
+        rows = (
             (await self.conn.execute(PLACEMENT_SPAN[dates], params)).all()
             if span
             else await PLACEMENT[dates].rows(self.conn, params)
-        ):  # fmt: skip
-            if wanted is not None and cid not in wanted:
-                continue
-            view = ContactView.of((
-                cid, email, score, tier, segment, status, sector, region, city,
-                contact_types[contact_type], company_types[company_type], company_id,
-                sources[source], stages[stage], created_at, last_activity_at,
-                points.get(cid, {}),
-            ))  # fmt: skip
-            out[cid] = (view, Standing(tier, index, reason, status, segment), pinned)
-        return out
+        )
+        if wanted is not None:
+            rows = [r for r in rows if r[0] in wanted]
+        return {cid: found for cid, (found, _) in placed(rows, lambda r: points.get(r[0], {}))}
 
     async def get_by_email(self, email: str) -> Contact | None:
         found = await self.get_many_by_email([email])

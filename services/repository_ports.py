@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from domain.auth import ApiKey, Scope
 from domain.automations import Action, Automation, AutomationStatus, Trigger
-from domain.contacts import Company, Contact, ContactView, Standing
+from domain.contacts import Company, Contact, ContactView, PlacementInputs, Standing
 from domain.decay import DecayPolicy
 from domain.duplicates import Person
 from domain.events import Event
@@ -209,6 +209,9 @@ class TierRepository(Protocol):
     async def place_span(
         self, policy: TierPolicy, scheme: SegmentScheme, now: datetime, low: int, high: int
     ) -> dict[int, tuple[Standing, Standing]]: ...
+    async def inputs(
+        self, ids: Sequence[int], since: datetime, *, tags: bool
+    ) -> dict[int, PlacementInputs]: ...
     async def points(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]: ...
     async def policy(self, version: int | None = None) -> TierPolicy | None: ...
     async def scheme(self, version: int | None = None) -> SegmentScheme | None: ...

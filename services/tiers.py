@@ -49,20 +49,15 @@ async def place(
 ) -> dict[int, tuple[Standing, Standing, ContactView]]:
     """Where each contact stands now and where it belongs under `policy` and `scheme`
     (nothing written), with the contact as seen in its new tier; with `whole`, the view
-    has everything filters read (for event snapshots), else what the policy needs."""
-    used = _conditions(policy, scheme)
-    views = await uow.contacts.placement_views(
-        ids, tags=whole or bool(used & TAG_CONDITIONS), dates=whole or bool(used & DATE_CONDITIONS)
-    )
-    points = await uow.tiers.points(ids)
-    signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
+    has everything filters read (for event snapshots), else what the policy needs (and its
+    dates, which come with the same read)."""
+    tags = whole or bool(_conditions(policy, scheme) & TAG_CONDITIONS)
+    since = now - timedelta(days=policy.intent_window_days)
+    inputs = await uow.tiers.inputs(ids, since, tags=tags)
     clock, override_checks, segment_checks = _tests(policy, scheme)
     clock.value = now  # read by the tests below, which run before the next await
     out: dict[int, tuple[Standing, Standing, ContactView]] = {}
-    no_signals: dict[str, int] = {}
-    for cid, (view, standing, pinned) in views.items():
-        behaviour, fit = points.get(cid, (0, 0))
-        recent = signals.get(cid, no_signals)
+    for cid, (view, standing, pinned, (behaviour, fit), recent) in inputs.items():
         decision = decide(policy, TierInputs(view, behaviour, fit, recent), now, override_checks)
         status = pinned or lead_status(policy, decision.tier)
         if (decision.tier, status) != (view.tier, view.lead_status):
