@@ -21,11 +21,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, BindParameter, ColumnElement, String, any_, bindparam, func
+from sqlalchemy import ARRAY, JSON, BindParameter, ColumnElement, String, any_, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,16 +61,18 @@ def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     return within
 
 
-Slot = tuple[str | None, Any, Callable[[Any], Any] | None]
-
-
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    # Per positional parameter: (name, None, bind processor) for a value given at each call,
-    # (None, processed value, None) for a constant of the statement (e.g. `reason = 'RULE'`).
-    slots: tuple[Slot, ...]
-    plain: Callable[[Mapping[str, Any]], Any] | None  # the values as they are, when none converts
+    # The parameters given at each call (each name once, however often the SQL binds it)
+    # with their bind processors; the statement's constants (e.g. `reason = 'RULE'`),
+    # processed once; and `layout`, picking the driver's positional values out of
+    # [converted call values..., constants...].
+    names: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    constants: tuple[Any, ...]
+    layout: Callable[[Sequence[Any]], Any]
+    single: bool  # one positional value (itemgetter answers it bare)
+    plain: Callable[[Mapping[str, Any]], Any] | None  # every value as given, in order
     results: tuple[Callable[[Any], Any] | None, ...] | None  # None: no column converts
     returns: bool  # the statement returns rows
 
@@ -102,38 +105,41 @@ class Direct:
         compiled = stmt.compile(dialect=dialect, column_keys=self._keys, for_executemany=self._many)
         assert "POSTCOMPILE" not in compiled.string, "use one_of() or = for lists"
         processors = compiled._bind_processors
-        slots: list[Slot] = []
+        names: dict[str, Callable[[Any], Any] | None] = {}
+        constants: list[Any] = []
+        picks: list[tuple[str, Any]] = []  # per position: ("name", name) or ("const", index)
         for name in compiled.positiontup or ():
             binder, param = processors.get(name), compiled.binds[name]
             if param.required:
-                if binder is not None and isinstance(param.type, DateTime | UtcDateTime):
-                    binder = _last_of(binder)  # a write binds its `now` again and again
-                slots.append((name, None, binder))
+                if name not in names:
+                    if binder is not None and isinstance(param.type, DateTime | UtcDateTime):
+                        binder = _last_of(binder)  # a write binds its `now` again and again
+                    names[name] = binder
+                picks.append(("name", name))
             else:
                 value = param.effective_value
-                slots.append((None, binder(value) if binder else value, None))
-        names = tuple(name for name, _, binder in slots if name is not None and binder is None)
-        plain = itemgetter(*names) if len(names) == len(slots) and names else None
+                picks.append(("const", len(constants)))
+                constants.append(binder(value) if binder else value)
+        order = list(names)
+        layout = [order.index(v) if k == "name" else len(order) + v for k, v in picks]
+        plain = None
+        if not constants and not any(names.values()) and layout == list(range(len(order))):
+            plain = itemgetter(*order) if order else None
         results = [_result_processor(column[3], dialect) for column in compiled._result_columns]
         return _Compiled(
-            compiled.string, tuple(slots), plain, tuple(results) if any(results) else None,
-            bool(compiled._result_columns),
+            compiled.string, tuple(names.items()), tuple(constants),
+            itemgetter(*layout) if layout else (lambda _: ()), len(layout) == 1, plain,
+            tuple(results) if any(results) else None, bool(compiled._result_columns),
         )  # fmt: skip
 
     @staticmethod
     def _params(c: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
         if c.plain is not None:
             found = c.plain(values)
-            return found if len(c.slots) > 1 else (found,)
-        out = []
-        for name, const, binder in c.slots:
-            if name is None:
-                out.append(const)
-            elif binder is None:
-                out.append(values[name])
-            else:
-                out.append(binder(values[name]))
-        return tuple(out)
+        else:
+            given = [values[n] if b is None else b(values[n]) for n, b in c.names]
+            found = c.layout(given + list(c.constants) if c.constants else given)
+        return (found,) if c.single else tuple(found)
 
     async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows of one execution, each column converted as SQLAlchemy would."""
@@ -193,9 +199,25 @@ def _last_of(binder: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+def _sqlite_utc(value: Any) -> datetime | None:
+    """SQLite's stored text of a UtcDateTime, read back aware (what UtcDateTime's result
+    processor answers, without SQLAlchemy's regular expression)."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _sqlite_json(value: Any) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
 def _result_processor(kind: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | None:
     """The column type's result processor; none where it needs the driver's type code
     (asyncpg's numerics: the callers convert sums with int())."""
+    if dialect.name == "sqlite" and isinstance(kind, UtcDateTime):
+        return _sqlite_utc
+    if dialect.name == "sqlite" and isinstance(kind, JSON):
+        return _sqlite_json
     try:
         return kind._cached_result_processor(dialect, None)
     except TypeError:
