@@ -162,19 +162,14 @@ class Direct:
         if not rows:
             return
         c = self.compiled(conn.dialect)
-        params = [self._params(c, row) for row in rows]
-        handle = await _sqlite_handle(conn)
-        if handle is None:
-            await conn.exec_driver_sql(c.sql, params)
-            return
-        try:
-            handle.executemany(c.sql, params)
-        except sqlite3.Error as error:
-            raise _wrapped(c.sql, params, error) from error
+        await execute_many(conn, c.sql, [self._params(c, row) for row in rows])
 
 
 async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """An executemany of plain SQL in the driver's parameter style, with ready values."""
+    if conn.dialect.name == "postgresql":
+        await _asyncpg(conn, sql, rows, many=True)
+        return
     handle = await _sqlite_handle(conn)
     if handle is None:
         await conn.exec_driver_sql(sql, list(rows))
@@ -239,7 +234,47 @@ async def _sqlite_handle(conn: AsyncConnection) -> sqlite3.Connection | None:
     return handle if isinstance(handle, sqlite3.Connection) else None
 
 
+async def _asyncpg(conn: AsyncConnection, sql: str, params: Any, *, many: bool) -> list[Any]:
+    """The statement on the asyncpg connection under SQLAlchemy's adapter, in the adapter's
+    transaction (begun here as its cursor would: SQLAlchemy's commit and rollback end it)
+    and with its prepared-statement cache; errors raised as SQLAlchemy raises them. Skips
+    the cursor and result layers (~60 us of ~150 us a statement on a 2-core VM)."""
+    sync = conn.sync_connection
+    assert sync is not None
+    if not sync.in_transaction():
+        await conn.begin()
+    adapter: Any = sync.connection.dbapi_connection
+    async with adapter._execute_mutex:
+        try:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+            if many:
+                await adapter._connection.executemany(sql, params)
+                return []
+            prepared, _ = await adapter._prepare(sql, adapter._invalidate_schema_cache_asof)
+            return list(await prepared.fetch(*params))
+        except Exception as error:
+            raise _adapted(conn, adapter, sql, params, error) from error
+
+
+def _adapted(
+    conn: AsyncConnection, adapter: Any, sql: str, params: Any, error: Exception
+) -> Exception:
+    """asyncpg's error as the adapter translates it, wrapped as SQLAlchemy does."""
+    try:
+        adapter._handle_exception(error)
+    except Exception as translated:
+        dbapi: Any = conn.dialect.loaded_dbapi
+        if isinstance(translated, dbapi.Error):
+            wrapped: Exception = DBAPIError.instance(sql, params, translated, dbapi.Error)
+            return wrapped
+        return translated
+    return error
+
+
 async def _execute(conn: AsyncConnection, c: _Compiled, params: tuple[Any, ...]) -> list[Any]:
+    if conn.dialect.name == "postgresql":
+        return await _asyncpg(conn, c.sql, params, many=False)
     handle = await _sqlite_handle(conn)
     if handle is None:
         result = await conn.exec_driver_sql(c.sql, params)
