@@ -68,7 +68,7 @@ class AutomationRepository(Repository):
         }  # fmt: skip
         stmt = insert(automation_t).values(values).returning(automation_t.c.id)
         automation_id = int((await self.conn.execute(stmt)).scalar_one())
-        await self.definitions.bump("automations")
+        await self.seen.bump("automations")
         return automation_id
 
     async def update(
@@ -83,13 +83,13 @@ class AutomationRepository(Repository):
             changes["status"] = changes["status"].value
         stmt = update(automation_t).where(automation_t.c.id == automation_id).values(changes)
         await self.conn.execute(stmt)
-        await self.definitions.bump("automations")
+        await self.seen.bump("automations")
 
     async def delete(self, automation_id: int) -> bool:
         result = await self.conn.execute(
             delete(automation_t).where(automation_t.c.id == automation_id)
         )
-        await self.definitions.bump("automations")
+        await self.seen.bump("automations")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, automation_id: int) -> Automation | None:
@@ -109,7 +109,7 @@ class AutomationRepository(Repository):
 
     async def version(self) -> int:
         """Bumped in the transaction of every automation definition change."""
-        return await self.definitions.version("automations")
+        return await self.seen.version("automations")
 
     async def log_runs(self, runs: Sequence[Mapping[str, Any]]) -> None:
         if runs:

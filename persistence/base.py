@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from operator import itemgetter
 from typing import Any
@@ -50,11 +50,11 @@ class Repository:
         self,
         conn: AsyncConnection,
         changes: Changes | None = None,
-        definitions: Definitions | None = None,
+        seen: Seen | None = None,
     ) -> None:
         self.conn = conn
         self.changes = changes if changes is not None else Changes()
-        self.definitions = definitions if definitions is not None else Definitions(conn)
+        self.seen = seen if seen is not None else Seen(conn)
 
     async def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
         return (await self.conn.execute(stmt)).all()
@@ -110,22 +110,34 @@ async def bump_definitions(conn: AsyncConnection, kind: str) -> None:
     await conn.exec_driver_sql(BUMP[conn.dialect.name], (kind, time.time_ns() // 1000))
 
 
-class Definitions:
-    """The definition versions one unit of work sees (`lists`, `automations`, `tiers`,
-    `rules`, `webhooks`; 0 for a kind never changed): every kind read in one plain
-    statement at the first ask — a write checks four of them — and read again after this
-    transaction changes one (`bump`)."""
+class Seen:
+    """What one unit of work has read and its repositories may reuse until it writes it:
+
+    - the definition versions (`lists`, `automations`, `tiers`, `rules`, `webhooks`; 0 for
+      a kind never changed): every kind read in one plain statement at the first ask — a
+      write checks four of them — and read again after this transaction changes one
+      (`bump`);
+    - contacts' profiling consent, as placing them read it (`consent`): webhooks and
+      automations need it for the same contacts; a write of a contact forgets it."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self._seen: dict[str, int] | None = None
+        self._versions: dict[str, int] | None = None
+        self.consent: dict[int, bool] = {}
 
     async def version(self, kind: str) -> int:
-        if self._seen is None:
+        if self._versions is None:
             rows = await fetch_plain(self.conn, ALL_VERSIONS)
-            self._seen = {str(k): int(v) for k, v in rows}
-        return self._seen.get(kind, 0)
+            self._versions = {str(k): int(v) for k, v in rows}
+        return self._versions.get(kind, 0)
 
     async def bump(self, kind: str) -> None:
         await bump_definitions(self.conn, kind)
-        self._seen = None
+        self._versions = None
+
+    def forget(self, ids: Iterable[int]) -> None:
+        """These contacts were written (or are new): their consent is read again."""
+        consent = self.consent
+        if consent:
+            for cid in ids:
+                consent.pop(cid, None)

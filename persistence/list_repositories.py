@@ -95,7 +95,7 @@ class ListRepository(Repository):
             "created_at": now, "updated_at": now,
         }  # fmt: skip
         result = await self.conn.execute(insert(list_t).values(values).returning(list_t.c.id))
-        await self.definitions.bump("lists")
+        await self.seen.bump("lists")
         return int(result.scalar_one())
 
     async def update(self, list_id: int, values: Mapping[str, Any], now: datetime) -> None:
@@ -105,12 +105,12 @@ class ListRepository(Repository):
             changes["filter"] = filter_to_dict(node) if node is not None else None
         stmt = update(list_t).where(list_t.c.id == list_id).values(**changes, updated_at=now)
         await self.conn.execute(stmt)
-        await self.definitions.bump("lists")
+        await self.seen.bump("lists")
 
     async def delete(self, list_id: int) -> bool:
         await self.conn.execute(delete(member_t).where(member_t.c.list_id == list_id))
         result = await self.conn.execute(delete(list_t).where(list_t.c.id == list_id))
-        await self.definitions.bump("lists")
+        await self.seen.bump("lists")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, list_id: int) -> ContactList | None:
@@ -149,7 +149,7 @@ class ListRepository(Repository):
 
     async def version(self) -> int:
         """Bumped in the transaction of every list definition change."""
-        return await self.definitions.version("lists")
+        return await self.seen.version("lists")
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""

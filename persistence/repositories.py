@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.auth import ApiKey, Scope
-from domain.changes import FIT_COLUMNS
+from domain.changes import FIT_COLUMNS, Changes
 from domain.contacts import (
     Company,
     CompanyType,
@@ -43,6 +43,7 @@ from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
 from persistence.base import (
     Repository,
+    Seen,
     dense_span,
     enum_or_none,
     fetch_plain,
@@ -131,6 +132,14 @@ COMPANY_SORTS: dict[str, SortKey] = {
 CONTACTS_BY_ID = select(contact_t).where(contact_t.c.id.in_(bindparam("ids", expanding=True)))
 SCORES_BY_ID = Direct(
     lambda d: select(contact_t.c.id, contact_t.c.score).where(one_of(contact_t.c.id, "ids", d))
+)
+SCORES_LOCKED = Direct(
+    lambda d: (
+        select(contact_t.c.id, contact_t.c.score)
+        .where(one_of(contact_t.c.id, "ids", d))
+        .order_by(contact_t.c.id)
+        .with_for_update()
+    )
 )
 LOCK = Direct(
     lambda d: (
@@ -255,10 +264,15 @@ NO_PROFILING_CONSENT = Direct(
 CONSENT_CHUNK = 5000  # ids per IN list
 
 
-async def without_profiling_consent(conn: AsyncConnection, ids: Iterable[int]) -> set[int]:
+async def without_profiling_consent(
+    conn: AsyncConnection, ids: Iterable[int], seen: Seen | None = None
+) -> set[int]:
     """Which of these contacts have not consented to profiling (automations and webhooks
-    leave them alone); ids of contacts that do not exist are not in the answer."""
-    wanted, out = sorted(set(ids)), set[int]()
+    leave them alone); ids of contacts that do not exist are not in the answer. Consent
+    this unit of work has `seen` (placing the contacts read it) is not read again."""
+    known = seen.consent if seen is not None else {}
+    out = {cid for cid in ids if known.get(cid) is False}
+    wanted = sorted({cid for cid in ids if cid not in known})
     for start in range(0, len(wanted), CONSENT_CHUNK):
         params = {"ids": wanted[start : start + CONSENT_CHUNK]}
         out.update(r[0] for r in await NO_PROFILING_CONSENT.rows(conn, params))
@@ -266,6 +280,12 @@ async def without_profiling_consent(conn: AsyncConnection, ids: Iterable[int]) -
 
 
 class ContactRepository(Repository):
+    def __init__(
+        self, conn: AsyncConnection, changes: Changes | None = None, seen: Seen | None = None
+    ) -> None:
+        super().__init__(conn, changes, seen)
+        self._locked: set[int] = set()  # rows this transaction locked (Postgres)
+
     async def get(self, contact_id: int) -> Contact | None:
         rows = await self.get_many([contact_id])
         return rows.get(contact_id)
@@ -316,6 +336,7 @@ class ContactRepository(Repository):
         stmt = insert(contact_t).values(**row)
         result = await self.conn.execute(stmt.returning(contact_t.c.id))
         contact_id = int(result.scalar_one())
+        self.seen.forget([contact_id])
         self.changes.touch([contact_id], now, attributes=True)
         return contact_id
 
@@ -326,10 +347,11 @@ class ContactRepository(Repository):
             .where(contact_t.c.id == contact_id)
             .values(**plain(values), updated_at=now)
         )
+        self.seen.forget([contact_id])
         self.changes.touch([contact_id], now, attributes=not FIT_COLUMNS.isdisjoint(values))
 
     async def without_profiling_consent(self, ids: Iterable[int]) -> set[int]:
-        return await without_profiling_consent(self.conn, ids)
+        return await without_profiling_consent(self.conn, ids, self.seen)
 
     async def insert_emails(self, emails: Sequence[str], now: datetime) -> dict[str, int]:
         """New contacts known only by email (interactions from unknown senders)."""
@@ -342,6 +364,7 @@ class ContactRepository(Repository):
         ]  # fmt: skip
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
         ids = {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        self.seen.forget(ids.values())
         self.changes.touch(ids.values(), now)  # nothing fit rules read is known yet
         return ids
 
@@ -361,6 +384,7 @@ class ContactRepository(Repository):
         rows = [{**blank, **plain(values), **stamp} for values in items]
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
         ids = {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        self.seen.forget(ids.values())
         self.changes.touch(ids.values(), now, attributes=True)
         return ids
 
@@ -415,7 +439,10 @@ class ContactRepository(Repository):
         """On Postgres, row locks make concurrent writers to one contact queue; SQLite writers
         already take turns (see UnitOfWork)."""
         if self.conn.dialect.name == "postgresql":
-            await LOCK.run(self.conn, {"ids": sorted(set(ids))})
+            wanted = sorted(set(ids) - self._locked)
+            if wanted:
+                await LOCK.run(self.conn, {"ids": wanted})
+                self._locked.update(wanted)
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
         """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL,
@@ -435,8 +462,15 @@ class ContactRepository(Repository):
         low <= id <= high, and nothing else about them: placed set-based at commit."""
         self.changes.rules_changed(low, high, now)
 
-    async def scores(self, ids: Iterable[int]) -> dict[int, int]:
-        rows = await SCORES_BY_ID.rows(self.conn, {"ids": list(ids)})
+    async def scores(self, ids: Iterable[int], *, lock: bool = False) -> dict[int, int]:
+        """The contacts' scores (of those that exist); with `lock`, locked as `lock` does,
+        in the same statement on Postgres."""
+        wanted = list(ids)
+        if lock and self.conn.dialect.name == "postgresql":
+            rows = await SCORES_LOCKED.rows(self.conn, {"ids": sorted(set(wanted))})
+            self._locked.update(r[0] for r in rows)
+        else:
+            rows = await SCORES_BY_ID.rows(self.conn, {"ids": wanted})
         return {r[0]: r[1] for r in rows}
 
     async def ids_unplaced(self, limit: int) -> list[int]:
@@ -449,6 +483,7 @@ class ContactRepository(Repository):
 
     async def delete(self, contact_id: int) -> bool:
         result = await self.conn.execute(delete(contact_t).where(contact_t.c.id == contact_id))
+        self.seen.forget([contact_id])
         self.changes.forget([contact_id])
         return bool(getattr(result, "rowcount", 0))
 
@@ -608,7 +643,7 @@ class TagRepository(Repository):
         """Its holders lose it and are re-placed (filters may read it)."""
         holders = await self.holders(tag_id)
         await self.conn.execute(delete(tag_t).where(tag_t.c.id == tag_id))
-        await self.definitions.bump("rules")  # rules that gave it lose it (SET NULL)
+        await self.seen.bump("rules")  # rules that gave it lose it (SET NULL)
         self.changes.touch(holders, None)
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:

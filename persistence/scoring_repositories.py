@@ -140,18 +140,18 @@ class RuleRepository(Repository):
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(rule_t).values(**plain(values), created_at=now, updated_at=now)
         rule_id = int((await self.conn.execute(stmt.returning(rule_t.c.id))).scalar_one())
-        await self.definitions.bump("rules")
+        await self.seen.bump("rules")
         return rule_id
 
     async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
         await self.conn.execute(
             update(rule_t).where(rule_t.c.id == rule_id).values(**plain(values), updated_at=now)
         )
-        await self.definitions.bump("rules")
+        await self.seen.bump("rules")
 
     async def delete(self, rule_id: int) -> None:
         await self.conn.execute(delete(rule_t).where(rule_t.c.id == rule_id))
-        await self.definitions.bump("rules")
+        await self.seen.bump("rules")
 
     async def active(self) -> list[ScoringRule]:
         """Every active rule, in id order."""
@@ -161,7 +161,7 @@ class RuleRepository(Repository):
     async def version(self) -> int:
         """Bumped in the transaction that adds, changes or removes a rule (or a tag, whose
         deletion clears it from the rules that gave it)."""
-        return await self.definitions.version("rules")
+        return await self.seen.version("rules")
 
 
 class FitRuleRepository(Repository):

@@ -110,7 +110,8 @@ def _inputs(dialect: str, tags: bool) -> Any:
         else null()
     )
     base = placement_select(dates=True, where=one_of(c.id, "ids", dialect))
-    return base.add_columns(*(type_coerce(x, JSON) for x in (points, signals, held)))
+    aggregates = (type_coerce(x, JSON) for x in (points, signals, held))
+    return base.add_columns(*aggregates, c.consent_profiling)
 
 
 INPUTS = {tags: Direct(functools.partial(_inputs, tags=tags)) for tags in (False, True)}
@@ -184,15 +185,15 @@ class TierRepository(Repository):
 
     async def add_policy(self, policy: TierPolicy, comment: str | None, now: datetime) -> None:
         await self._add(policy_t, policy.version, policy_to_dict(policy), comment, now)
-        await self.definitions.bump("tiers")
+        await self.seen.bump("tiers")
 
     async def add_scheme(self, scheme: SegmentScheme, comment: str | None, now: datetime) -> None:
         await self._add(scheme_t, scheme.version, scheme_to_dict(scheme), comment, now)
-        await self.definitions.bump("tiers")
+        await self.seen.bump("tiers")
 
     async def version(self) -> int:
         """Bumped in the transaction that adds a tier policy or segment scheme version."""
-        return await self.definitions.version("tiers")
+        return await self.seen.version("tiers")
 
     async def inputs(
         self, ids: Sequence[int], since: datetime, *, tags: bool
@@ -214,7 +215,9 @@ class TierRepository(Repository):
         params["since"] = since
         rows = await INPUTS[tags].rows(self.conn, params)
         out: dict[int, PlacementInputs] = {}
+        consent = self.seen.consent
         for cid, (found, row) in placed(rows, lambda r: r[21]):
+            consent[cid] = bool(row[22])  # webhooks and automations ask next
             behaviour, fit = row[19] or (0, 0)
             out[cid] = (*found, (int(behaviour or 0), int(fit or 0)), row[20] or {})
         return out

@@ -12,7 +12,7 @@ from domain.changes import Changes
 from domain.errors import Timeout, WriteConflict
 from domain.events import Event
 from persistence.automation_repositories import AutomationRepository
-from persistence.base import Definitions
+from persistence.base import Seen
 from persistence.db import Database
 from persistence.event_log import EventLog
 from persistence.kpi_queries import KpiQueries
@@ -79,22 +79,22 @@ class UnitOfWork:
             if isinstance(driver, InlineConnection):
                 driver.offload = not self.write
         self.changes = changes = Changes()
-        seen = Definitions(self.conn)  # versions read once per unit of work
+        seen = Seen(self.conn)  # versions read once per unit of work
         self.contacts = ContactRepository(self.conn, changes, seen)
         self.companies = CompanyRepository(self.conn, changes, seen)
         self.tags = TagRepository(self.conn, changes, seen)
         self.api_keys = ApiKeyRepository(self.conn)
-        self.rules = RuleRepository(self.conn, definitions=seen)
+        self.rules = RuleRepository(self.conn, seen=seen)
         self.fit_rules = FitRuleRepository(self.conn)
         self.interactions = InteractionRepository(self.conn, changes)
         self.ledger = LedgerRepository(self.conn, changes)
         self.decay_policies = DecayPolicyRepository(self.conn)
-        self.tiers = TierRepository(self.conn, definitions=seen)
+        self.tiers = TierRepository(self.conn, seen=seen)
         self.events = EventLog(self.conn)
         self.webhooks = WebhookRepository(self.conn, seen)
-        self.lists = ListRepository(self.conn, definitions=seen)
-        self.automations = AutomationRepository(self.conn, definitions=seen)
-        self.lifecycle = LifecycleRepository(self.conn, changes)
+        self.lists = ListRepository(self.conn, seen=seen)
+        self.automations = AutomationRepository(self.conn, seen=seen)
+        self.lifecycle = LifecycleRepository(self.conn, changes, seen)
         self.kpis = KpiQueries(self.conn)
         return self
 

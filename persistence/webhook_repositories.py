@@ -24,7 +24,7 @@ from domain.webhooks import (
     event_envelope,
     spread_for,
 )
-from persistence.base import Definitions, Repository
+from persistence.base import Repository, Seen
 from persistence.direct import Direct
 from persistence.repositories import without_profiling_consent
 from persistence.tables import metadata
@@ -76,8 +76,8 @@ def _delivery_row(
 
 
 class WebhookRepository(Repository):
-    def __init__(self, conn: AsyncConnection, definitions: Definitions | None = None) -> None:
-        super().__init__(conn, definitions=definitions)
+    def __init__(self, conn: AsyncConnection, seen: Seen | None = None) -> None:
+        super().__init__(conn, seen=seen)
         self.queued = 0  # deliveries this unit of work queued
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> Webhook:
@@ -85,7 +85,7 @@ class WebhookRepository(Repository):
                "created_at": now, "updated_at": now}  # fmt: skip
         stmt = insert(webhook_t).values(row).returning(_w.id)
         webhook_id = int((await self.conn.execute(stmt)).scalar_one())
-        await self.definitions.bump("webhooks")
+        await self.seen.bump("webhooks")
         found = await self.get(webhook_id)
         assert found is not None
         return found
@@ -95,14 +95,14 @@ class WebhookRepository(Repository):
         if "event_types" in row:
             row["event_types"] = list(row["event_types"])
         result = await self.conn.execute(update(webhook_t).where(_w.id == webhook_id).values(row))
-        await self.definitions.bump("webhooks")
+        await self.seen.bump("webhooks")
         return bool(result.rowcount)
 
     async def delete(self, webhook_id: int) -> bool:
         """Its deliveries and their attempts go with it."""
         await self.conn.execute(delete(delivery_t).where(_d.webhook_id == webhook_id))
         result = await self.conn.execute(delete(webhook_t).where(_w.id == webhook_id))
-        await self.definitions.bump("webhooks")
+        await self.seen.bump("webhooks")
         return bool(result.rowcount)
 
     async def get(self, webhook_id: int) -> Webhook | None:
@@ -119,7 +119,7 @@ class WebhookRepository(Repository):
     async def active(self) -> dict[int, frozenset[str]]:
         """The active webhooks and the event types each wants, read once per version of the
         webhooks (every write that has events asks)."""
-        key = (id(self.conn.sync_engine), await self.definitions.version("webhooks"))
+        key = (id(self.conn.sync_engine), await self.seen.version("webhooks"))
         found = _ACTIVE.get(key)
         if found is None:
             if len(_ACTIVE) > 16:
@@ -141,7 +141,9 @@ class WebhookRepository(Repository):
             for kind in types:
                 wanted.setdefault(kind, []).append(hook_id)
         matched = [(e, ids) for e in events if (ids := wanted.get(e.type))]
-        refused = await without_profiling_consent(self.conn, {e.contact_id for e, _ in matched})
+        refused = await without_profiling_consent(
+            self.conn, {e.contact_id for e, _ in matched}, self.seen
+        )
         rows = [
             _delivery_row(hook, e.type.value, body, e.contact_id, e.cursor, now)
             for e, ids in matched
@@ -169,7 +171,9 @@ class WebhookRepository(Repository):
         consented to profiling."""
         if webhook_id not in await self.active():
             return None
-        if contact_id is not None and await without_profiling_consent(self.conn, [contact_id]):
+        if contact_id is not None and await without_profiling_consent(
+            self.conn, [contact_id], self.seen
+        ):
             return None
         text = encode_body(envelope(event_type, body, now, contact_id, event_cursor))
         row = _delivery_row(webhook_id, event_type, text, contact_id, event_cursor, now)
