@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import Changes
+from persistence.direct import run_on_asyncpg
 
 
 def enum_or_none(kind: type[Enum], value: str | None) -> Any:
@@ -80,9 +81,11 @@ async def fetch_plain(
     SQLAlchemy execution cost more than the query: `sql` (or `sql[dialect]` where the
     parameter style differs) goes to the driver as it is. On SQLite it runs straight on the
     connection's sqlite3 handle, in the same transaction (~100 us of SQLAlchemy path vs
-    ~10 us of query for a one-row read)."""
+    ~10 us of query for a one-row read); on Postgres on asyncpg (persistence/direct.py)."""
     name = conn.dialect.name
     text = sql if isinstance(sql, str) else sql[name]
+    if name == "postgresql":
+        return await run_on_asyncpg(conn, text, params, many=False)
     sync = conn.sync_connection
     if name == "sqlite" and sync is not None:
         handle = getattr(sync.connection.driver_connection, "handle", None)

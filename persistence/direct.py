@@ -168,7 +168,7 @@ class Direct:
 async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """An executemany of plain SQL in the driver's parameter style, with ready values."""
     if conn.dialect.name == "postgresql":
-        await _asyncpg(conn, sql, rows, many=True)
+        await run_on_asyncpg(conn, sql, rows, many=True)
         return
     handle = await _sqlite_handle(conn)
     if handle is None:
@@ -234,7 +234,7 @@ async def _sqlite_handle(conn: AsyncConnection) -> sqlite3.Connection | None:
     return handle if isinstance(handle, sqlite3.Connection) else None
 
 
-async def _asyncpg(conn: AsyncConnection, sql: str, params: Any, *, many: bool) -> list[Any]:
+async def run_on_asyncpg(conn: AsyncConnection, sql: str, params: Any, *, many: bool) -> list[Any]:
     """The statement on the asyncpg connection under SQLAlchemy's adapter, in the adapter's
     transaction (begun here as its cursor would: SQLAlchemy's commit and rollback end it)
     and with its prepared-statement cache; errors raised as SQLAlchemy raises them. Skips
@@ -274,7 +274,7 @@ def _adapted(
 
 async def _execute(conn: AsyncConnection, c: _Compiled, params: tuple[Any, ...]) -> list[Any]:
     if conn.dialect.name == "postgresql":
-        return await _asyncpg(conn, c.sql, params, many=False)
+        return await run_on_asyncpg(conn, c.sql, params, many=False)
     handle = await _sqlite_handle(conn)
     if handle is None:
         result = await conn.exec_driver_sql(c.sql, params)
