@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     DateTime,
     Integer,
     String,
@@ -37,7 +38,6 @@ watermark_t: Table = metadata.tables["event_watermark"]
 # until they commit) so that cursors become visible in order. SQLite writers already take
 # turns (UnitOfWork's write lock).
 _APPEND_LOCK = 0x5E6E7001
-LOCK = Direct(lambda _: text("SELECT pg_advisory_xact_lock(:key)"))
 NEXT_SQLITE = (
     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0), "
     "coalesce((SELECT max(cursor) FROM event), 0))"
@@ -47,15 +47,19 @@ INSERT_SQLITE = (
 )
 # Postgres: every event of the transaction in one statement, whatever their number; rows are
 # inserted in input order (ORDER BY the ordinality), so the cursors the sequence gives them,
-# sorted, are theirs in that order (as SQLAlchemy's insertmanyvalues relies on).
+# sorted, are theirs in that order (as SQLAlchemy's insertmanyvalues relies on). The append
+# lock is taken by the same statement: its filter runs on each row before the row's cursor
+# is drawn (a volatile function, evaluated per row below the projection of the default).
 INSERT_PG = Direct(
     lambda _: (
         text(
             "INSERT INTO event (type, contact_id, payload, created_at) "
             "SELECT t, c, p::json, a FROM unnest(:types, :contacts, :payloads, :ats) "
-            "WITH ORDINALITY AS u(t, c, p, a, n) ORDER BY n RETURNING cursor"
+            "WITH ORDINALITY AS u(t, c, p, a, n) WHERE pg_advisory_xact_lock(:key) IS NOT NULL "
+            "ORDER BY n RETURNING cursor"
         )
         .bindparams(
+            bindparam("key", type_=BigInteger),
             bindparam("types", type_=ARRAY(String)),
             bindparam("contacts", type_=ARRAY(Integer)),
             bindparam("payloads", type_=ARRAY(String)),
@@ -87,7 +91,6 @@ class EventLog(Repository):
         if self.conn.dialect.name == "sqlite":
             await self._append_sqlite(events)
             return events
-        await LOCK.run(self.conn, {"key": _APPEND_LOCK})
         stamps: dict[datetime, datetime] = {}  # naive UTC, as the column stores it
 
         def naive(at: datetime) -> datetime:
@@ -97,14 +100,11 @@ class EventLog(Repository):
             return found
 
         values = {
+            "key": _APPEND_LOCK,
             "types": [e.type.value for e in events],
             "contacts": [e.contact_id for e in events],
             "payloads": [orjson.dumps(e.payload).decode() for e in events],
-            "ats": [
-                stamps.get(e.at)
-                or stamps.setdefault(e.at, e.at.astimezone(UTC).replace(tzinfo=None))
-                for e in events
-            ],
+            "ats": [naive(e.at) for e in events],
         }
         cursors = sorted(int(r[0]) for r in await INSERT_PG.rows(self.conn, values))
         for event, cursor in zip(events, cursors, strict=True):
