@@ -1,9 +1,16 @@
 """The baseline of bench/ingest.py: the same writes as recordInteraction(s), by a minimal
-Starlette endpoint with plain SQL and no GraphQL, on the same database set-up."""
+Starlette endpoint with plain SQL and no GraphQL, on the same database set-up (SQLite or
+Postgres, through the product's `persistence.db.Database`): per interaction, the idempotency
+check, the interaction row, its ledger entries and the score update, in one transaction.
+
+On SQLite, writers take turns in the process (the product's unit of work does the same);
+on Postgres they run concurrently, as the product's do."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,8 +41,14 @@ UPDATE_SCORE = text(
 )
 
 
-def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+def _ts(value: datetime) -> str | datetime:
+    """Naive UTC, as the product stores it: text on SQLite, a datetime for asyncpg."""
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(sep=" ") if db.is_sqlite else naive
+
+
+def _writer() -> AbstractAsyncContextManager[object]:
+    return db.write_lock if db.is_sqlite else contextlib.nullcontext()
 
 
 def _in(column: str, values: list[str]) -> tuple[str, dict[str, str]]:
@@ -85,7 +98,7 @@ async def _write(conn: AsyncConnection, items: list[dict[str, Any]]) -> int:
 
 async def single(request: Request) -> JSONResponse:
     item = await request.json()
-    async with db.write_lock, db.engine.begin() as conn:
+    async with _writer(), db.engine.begin() as conn:
         result = await _write(conn, [item])
         score = (
             await conn.execute(
@@ -97,7 +110,7 @@ async def single(request: Request) -> JSONResponse:
 
 async def batch(request: Request) -> JSONResponse:
     items = (await request.json())["items"]
-    async with db.write_lock, db.engine.begin() as conn:
+    async with _writer(), db.engine.begin() as conn:
         result = await _write(conn, items)
     return JSONResponse({"recorded": result})
 

@@ -99,15 +99,19 @@ class Server:
         self.process.wait(timeout=15)
 
 
-def segmento_server(db: Path | str, workers: int = 1) -> Server:
+def segmento_server(
+    db: Path | str, workers: int = 1, extra: dict[str, str] | None = None
+) -> Server:
     """`segmento serve` on the SQLite file `db`, or on the database URL `db`; with
     `workers` > 1 (Postgres only), that many processes, their events shared through
-    $BROADCAST_URL or else the database's LISTEN/NOTIFY. Returns once it answers."""
+    $BROADCAST_URL or else the database's LISTEN/NOTIFY (`extra`: more environment
+    variables, e.g. settings). Returns once it answers."""
     port = free_port()
     env = {
         "DATABASE_URL": db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}",
         "SEGMENTO_DECAY_INTERVAL_SECONDS": "0",
         "SEGMENTO_MAX_BODY_BYTES": str(8 * 1024 * 1024),
+        **(extra or {}),
     }
     command = [
         sys.executable,
@@ -131,13 +135,15 @@ def segmento_server(db: Path | str, workers: int = 1) -> Server:
     return server
 
 
-def baseline_server(db: Path) -> Server:
+def baseline_server(db: Path | str) -> Server:
+    """bench/baseline_app.py under uvicorn, on the SQLite file `db` or the database URL `db`."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--port", str(port),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    return Server(command, {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}, port)
+    url = db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}"
+    return Server(command, {"DATABASE_URL": url}, port)
 
 
 def wrk(

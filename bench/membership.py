@@ -44,7 +44,9 @@ from services.interactions import InteractionInput
 TYPES = ["PAGE_VIEW", "EMAIL_OPEN", "EMAIL_CLICK", "WHITE_PAPER_DOWNLOAD", "DEMO_REQUEST"]
 
 
-def list_filters(count: int) -> list[ContactFilter]:
+def list_filters(count: int, tag: str = "interesse-prodotto") -> list[ContactFilter]:
+    """`count` dynamic-list filters of six shapes (score, score and region, tier, source or
+    funnel stage with score, tag points of `tag`, recent activity outside a region)."""
     rng = random.Random(11)
     out: list[ContactFilter] = []
     for n in range(count):
@@ -66,7 +68,7 @@ def list_filters(count: int) -> list[ContactFilter]:
                 score_above=rng.randint(0, 40),
             )
         elif shape == 4:
-            node = ContactFilter(tag_points=(TagPoints("interesse-prodotto", rng.randint(1, 3)),))
+            node = ContactFilter(tag_points=(TagPoints(tag, rng.randint(1, 3)),))
         else:
             node = ContactFilter(
                 last_activity_within_days=rng.choice([7, 30, 90]),

@@ -252,6 +252,11 @@ class Standing(NamedTuple):
     segment: str | None
 
 
+# What placing a contact reads: the contact as filters see it, where it stands, the lead
+# status an automation pinned, its (behavioural, fit) points and its recent signals.
+PlacementInputs = tuple[ContactView, Standing, str | None, tuple[int, int], dict[str, int]]
+
+
 @dataclass(frozen=True)
 class Company:
     id: int

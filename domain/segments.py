@@ -13,7 +13,7 @@ from datetime import datetime
 
 from domain.contacts import ContactView
 from domain.errors import InvalidInput
-from domain.filters import ContactFilter, Predicate, predicate, validate_filter
+from domain.filters import ContactFilter, Now, Predicate, predicate, validate_filter
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
 
@@ -54,7 +54,7 @@ class TierChange:
     at: datetime
 
 
-def segment_tests(scheme: SegmentScheme, now: datetime) -> list[Predicate]:
+def segment_tests(scheme: SegmentScheme, now: datetime | Now) -> list[Predicate]:
     """The segments' filters compiled once, for placing many contacts."""
     return [predicate(segment.filter, now) for segment in scheme.segments]
 

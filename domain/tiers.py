@@ -18,7 +18,7 @@ from datetime import datetime
 
 from domain.contacts import ContactView, FunnelStage, Source
 from domain.errors import InvalidInput
-from domain.filters import ContactFilter, Predicate, predicate, validate_filter
+from domain.filters import ContactFilter, Now, Predicate, predicate, validate_filter
 
 CRITERIA = ("engagement", "fit", "source", "funnel", "intent")
 # Stored with every contact (tier) and in its tier reason ("override: <name>", 300 at most).
@@ -143,7 +143,7 @@ def _override_matches(
     return rule.filter is None or test(view)
 
 
-def override_tests(policy: TierPolicy, now: datetime) -> list[Predicate]:
+def override_tests(policy: TierPolicy, now: datetime | Now) -> list[Predicate]:
     """The overrides' filters compiled once, for deciding many contacts."""
     return [predicate(o.filter or ContactFilter(), now) for o in policy.overrides]
 

@@ -221,16 +221,27 @@ def clip_error(message: str) -> str:
     return message if len(message) <= MAX_ERROR else message[: MAX_ERROR - 1] + "…"
 
 
+_CAMELS: dict[str, str] = {}  # payload field names seen: a small, fixed set
+
+
 def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+    found = _CAMELS.get(key)
+    if found is None:
+        head, *rest = key.split("_")
+        found = head + "".join(part[:1].upper() + part[1:] for part in rest)
+        if len(_CAMELS) < 1000:
+            _CAMELS[key] = found
+    return found
+
+
+_AS_IS = (str, float, bool, type(None))
 
 
 def camel_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     """Payload keys as the GraphQL API spells them (`old_score` -> `oldScore`), recursively,
     and ids as strings (`company_id: 4` -> `companyId: "4"`), as GraphQL IDs are; maps of
     user data (tag points, properties) stay as they are."""
-    return {_camel(k): _camel_value(k, v) for k, v in data.items()}
+    return {_camel(k): v if type(v) in _AS_IS else _camel_value(k, v) for k, v in data.items()}
 
 
 def _camel_value(key: str, value: Any) -> Any:

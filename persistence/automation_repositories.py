@@ -20,7 +20,7 @@ from domain.automations import (
 )
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
-from persistence.base import Repository, bump_definitions, definition_version
+from persistence.base import Repository
 from persistence.filters_sql import contact_t
 from persistence.tables import metadata
 
@@ -68,7 +68,7 @@ class AutomationRepository(Repository):
         }  # fmt: skip
         stmt = insert(automation_t).values(values).returning(automation_t.c.id)
         automation_id = int((await self.conn.execute(stmt)).scalar_one())
-        await bump_definitions(self.conn, "automations")
+        await self.seen.bump("automations")
         return automation_id
 
     async def update(
@@ -83,13 +83,13 @@ class AutomationRepository(Repository):
             changes["status"] = changes["status"].value
         stmt = update(automation_t).where(automation_t.c.id == automation_id).values(changes)
         await self.conn.execute(stmt)
-        await bump_definitions(self.conn, "automations")
+        await self.seen.bump("automations")
 
     async def delete(self, automation_id: int) -> bool:
         result = await self.conn.execute(
             delete(automation_t).where(automation_t.c.id == automation_id)
         )
-        await bump_definitions(self.conn, "automations")
+        await self.seen.bump("automations")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, automation_id: int) -> Automation | None:
@@ -109,7 +109,7 @@ class AutomationRepository(Repository):
 
     async def version(self) -> int:
         """Bumped in the transaction of every automation definition change."""
-        return await definition_version(self.conn, "automations")
+        return await self.seen.version("automations")
 
     async def log_runs(self, runs: Sequence[Mapping[str, Any]]) -> None:
         if runs:

@@ -4,14 +4,29 @@ back from a cursor for replays, pruned after the retention period."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 
 from domain.events import Event, EventType
-from persistence.base import Repository
+from persistence.base import Repository, fetch_plain
+from persistence.direct import Direct, execute_many
 from persistence.tables import metadata
 
 event_t: Table = metadata.tables["event"]
@@ -23,15 +38,36 @@ watermark_t: Table = metadata.tables["event_watermark"]
 # until they commit) so that cursors become visible in order. SQLite writers already take
 # turns (UnitOfWork's write lock).
 _APPEND_LOCK = 0x5E6E7001
-LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-NEXT_SQLITE = text(
+NEXT_SQLITE = (
     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0), "
     "coalesce((SELECT max(cursor) FROM event), 0))"
 )
 INSERT_SQLITE = (
     "INSERT INTO event (cursor, type, contact_id, payload, created_at) VALUES (?, ?, ?, ?, ?)"
 )
-INSERT = insert(event_t).returning(event_t.c.cursor, sort_by_parameter_order=True)
+# Postgres: every event of the transaction in one statement, whatever their number; rows are
+# inserted in input order (ORDER BY the ordinality), so the cursors the sequence gives them,
+# sorted, are theirs in that order (as SQLAlchemy's insertmanyvalues relies on). The append
+# lock is taken by the same statement: its filter runs on each row before the row's cursor
+# is drawn (a volatile function, evaluated per row below the projection of the default).
+INSERT_PG = Direct(
+    lambda _: (
+        text(
+            "INSERT INTO event (type, contact_id, payload, created_at) "
+            "SELECT t, c, p::json, a FROM unnest(:types, :contacts, :payloads, :ats) "
+            "WITH ORDINALITY AS u(t, c, p, a, n) WHERE pg_advisory_xact_lock(:key) IS NOT NULL "
+            "ORDER BY n RETURNING cursor"
+        )
+        .bindparams(
+            bindparam("key", type_=BigInteger),
+            bindparam("types", type_=ARRAY(String)),
+            bindparam("contacts", type_=ARRAY(Integer)),
+            bindparam("payloads", type_=ARRAY(String)),
+            bindparam("ats", type_=ARRAY(DateTime)),
+        )
+        .columns(column("cursor", Integer))
+    )
+)
 
 
 def event_from_row(row: Any) -> Event:
@@ -55,13 +91,22 @@ class EventLog(Repository):
         if self.conn.dialect.name == "sqlite":
             await self._append_sqlite(events)
             return events
-        await self.conn.execute(LOCK, {"key": _APPEND_LOCK})
-        rows = [
-            {"type": e.type.value, "contact_id": e.contact_id, "payload": dict(e.payload),
-             "created_at": e.at}
-            for e in events
-        ]  # fmt: skip
-        cursors = (await self.conn.execute(INSERT, rows)).scalars().all()
+        stamps: dict[datetime, datetime] = {}  # naive UTC, as the column stores it
+
+        def naive(at: datetime) -> datetime:
+            found = stamps.get(at)
+            if found is None:
+                found = stamps[at] = at.astimezone(UTC).replace(tzinfo=None)
+            return found
+
+        values = {
+            "key": _APPEND_LOCK,
+            "types": [e.type.value for e in events],
+            "contacts": [e.contact_id for e in events],
+            "payloads": [orjson.dumps(e.payload).decode() for e in events],
+            "ats": [naive(e.at) for e in events],
+        }
+        cursors = sorted(int(r[0]) for r in await INSERT_PG.rows(self.conn, values))
         for event, cursor in zip(events, cursors, strict=True):
             event.cursor = cursor
         return events
@@ -70,7 +115,7 @@ class EventLog(Repository):
         """SQLite writers take turns (this transaction already holds the write lock), so
         the next cursors are known: one executemany of ready-made rows, without RETURNING
         and SQLAlchemy's per-row processing (re-tiering logs tens of thousands)."""
-        start = int(await self._scalar(NEXT_SQLITE))
+        start = int((await fetch_plain(self.conn, NEXT_SQLITE))[0][0])
         at = event_t.c.created_at.type._cached_bind_processor(self.conn.dialect)
         stamps: dict[datetime, Any] = {}
         rows = []
@@ -79,7 +124,7 @@ class EventLog(Repository):
             stamp = stamps.get(e.at) or stamps.setdefault(e.at, at(e.at) if at else e.at)
             body = orjson.dumps(e.payload).decode()  # what the JSON column reads back
             rows.append((e.cursor, e.type.value, e.contact_id, body, stamp))
-        await self.conn.exec_driver_sql(INSERT_SQLITE, rows)
+        await execute_many(self.conn, INSERT_SQLITE, rows)
 
     async def after(
         self, cursor: int, limit: int, *, upto: int | None = None, contact_id: int | None = None

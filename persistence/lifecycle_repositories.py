@@ -104,6 +104,7 @@ class LifecycleRepository(Repository):
 
     async def delete_contacts(self, ids: Sequence[int]) -> None:
         await self.conn.execute(delete(contact_t).where(contact_t.c.id.in_(list(ids))))
+        self.seen.forget(ids)
         self.changes.forget(ids)
 
     # --- GDPR ----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
 from domain.lists import ContactList, ListKind
-from persistence.base import Repository, bump_definitions, definition_version, fetch_plain
+from persistence.base import Repository, fetch_plain
+from persistence.direct import Direct, one_of
 from persistence.filters_sql import compile_filter, contact_t
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
@@ -32,18 +33,30 @@ from persistence.types import UtcDateTime
 list_t: Table = metadata.tables["contact_list"]
 member_t: Table = metadata.tables["list_member"]
 
-MEMBERS_OF = select(member_t.c.contact_id, member_t.c.list_id).where(
-    member_t.c.contact_id.in_(bindparam("ids", expanding=True))
+# Statements of the write path, built once and run directly on the driver (direct.py).
+_m = member_t.c
+MEMBERS_OF = Direct(
+    lambda d: select(_m.contact_id, _m.list_id).where(one_of(_m.contact_id, "ids", d))
 )
-MEMBERS_OF_LISTS = MEMBERS_OF.where(member_t.c.list_id.in_(bindparam("lists", expanding=True)))
-
-# Statements of the write path, built once.
-ADD_MEMBER = {
-    pg: dialect.insert(member_t).on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
-    for pg, dialect in ((True, postgresql), (False, sqlite))
-}
-REMOVE_MEMBER = delete(member_t).where(
-    member_t.c.list_id == bindparam("lid"), member_t.c.contact_id == bindparam("cid")
+MEMBERS_OF_LISTS = Direct(
+    lambda d: select(_m.contact_id, _m.list_id).where(
+        one_of(_m.contact_id, "ids", d), one_of(_m.list_id, "lists", d)
+    )
+)
+ADD_MEMBER = Direct(
+    lambda d: (
+        (postgresql if d == "postgresql" else sqlite)
+        .insert(member_t)
+        .on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
+    ),
+    keys=("list_id", "contact_id", "added_at"),
+    many=True,
+)
+REMOVE_MEMBER = Direct(
+    lambda _: delete(member_t).where(
+        _m.list_id == bindparam("lid"), _m.contact_id == bindparam("cid")
+    ),
+    many=True,
 )
 MEMBERS_OF_ONE = {
     "sqlite": "SELECT list_id FROM list_member WHERE contact_id = ?",
@@ -82,7 +95,7 @@ class ListRepository(Repository):
             "created_at": now, "updated_at": now,
         }  # fmt: skip
         result = await self.conn.execute(insert(list_t).values(values).returning(list_t.c.id))
-        await bump_definitions(self.conn, "lists")
+        await self.seen.bump("lists")
         return int(result.scalar_one())
 
     async def update(self, list_id: int, values: Mapping[str, Any], now: datetime) -> None:
@@ -92,12 +105,12 @@ class ListRepository(Repository):
             changes["filter"] = filter_to_dict(node) if node is not None else None
         stmt = update(list_t).where(list_t.c.id == list_id).values(**changes, updated_at=now)
         await self.conn.execute(stmt)
-        await bump_definitions(self.conn, "lists")
+        await self.seen.bump("lists")
 
     async def delete(self, list_id: int) -> bool:
         await self.conn.execute(delete(member_t).where(member_t.c.list_id == list_id))
         result = await self.conn.execute(delete(list_t).where(list_t.c.id == list_id))
-        await bump_definitions(self.conn, "lists")
+        await self.seen.bump("lists")
         return bool(getattr(result, "rowcount", 0))
 
     async def get(self, list_id: int) -> ContactList | None:
@@ -130,25 +143,25 @@ class ListRepository(Repository):
         if lists is not None:
             params["lists"] = sorted(lists)
         stmt = MEMBERS_OF if lists is None else MEMBERS_OF_LISTS
-        for cid, lid in (await self.conn.execute(stmt, params)).all():
+        for cid, lid in await stmt.rows(self.conn, params):
             out[cid].add(lid)
         return out
 
     async def version(self) -> int:
         """Bumped in the transaction of every list definition change."""
-        return await definition_version(self.conn, "lists")
+        return await self.seen.version("lists")
 
     async def add_members(self, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
         """(list_id, contact_id) pairs; pairs already stored are left as they are."""
         if not pairs:
             return
         rows = [{"list_id": lid, "contact_id": cid, "added_at": now} for lid, cid in pairs]
-        await self.conn.execute(ADD_MEMBER[self.conn.dialect.name == "postgresql"], rows)
+        await ADD_MEMBER.run_many(self.conn, rows)
 
     async def remove_members(self, pairs: Sequence[tuple[int, int]]) -> None:
         if not pairs:
             return
-        await self.conn.execute(REMOVE_MEMBER, [{"lid": lid, "cid": cid} for lid, cid in pairs])
+        await REMOVE_MEMBER.run_many(self.conn, [{"lid": lid, "cid": cid} for lid, cid in pairs])
 
     async def stored_ids(self, list_id: int, contact_ids: Sequence[int]) -> set[int]:
         stmt = select(member_t.c.contact_id).where(

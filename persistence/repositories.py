@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.auth import ApiKey, Scope
-from domain.changes import FIT_COLUMNS
+from domain.changes import FIT_COLUMNS, Changes
 from domain.contacts import (
     Company,
     CompanyType,
@@ -44,12 +44,13 @@ from domain.pagination import Direction, Page, PageRequest
 from domain.tags import ContactTag, Tag
 from persistence.base import (
     Repository,
-    bump_definitions,
+    Seen,
     dense_span,
     enum_or_none,
     fetch_plain,
     plain,
 )
+from persistence.direct import Direct, one_of
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.list_repositories import stored_members
@@ -148,8 +149,24 @@ COMPANY_SORTS: dict[str, SortKey] = {
 
 # Statements of the hot paths, built once (construction and cache keys are not free).
 CONTACTS_BY_ID = select(contact_t).where(contact_t.c.id.in_(bindparam("ids", expanding=True)))
-SCORES_BY_ID = select(contact_t.c.id, contact_t.c.score).where(
-    contact_t.c.id.in_(bindparam("ids", expanding=True))
+SCORES_BY_ID = Direct(
+    lambda d: select(contact_t.c.id, contact_t.c.score).where(one_of(contact_t.c.id, "ids", d))
+)
+SCORES_LOCKED = Direct(
+    lambda d: (
+        select(contact_t.c.id, contact_t.c.score)
+        .where(one_of(contact_t.c.id, "ids", d))
+        .order_by(contact_t.c.id)
+        .with_for_update()
+    )
+)
+LOCK = Direct(
+    lambda d: (
+        select(contact_t.c.id)
+        .where(one_of(contact_t.c.id, "ids", d))
+        .order_by(contact_t.c.id)
+        .with_for_update()
+    )
 )
 _c = contact_t.c
 # Plain SQL per dialect, in the driver's parameter style (result processing cost more than
@@ -175,7 +192,7 @@ def ids_params(ids: Sequence[int]) -> tuple[dict[str, Any], bool]:
     return {"low": span[0], "high": span[1]}, True
 
 
-def _placement(*, dates: bool, span: bool) -> Any:
+def placement_select(*, dates: bool, where: Any) -> Any:
     when = (_c.created_at, _c.last_activity_at) if dates else (null(), null())
     return (
         select(
@@ -185,59 +202,109 @@ def _placement(*, dates: bool, span: bool) -> Any:
             _c.lead_status_pinned,
         )
         .select_from(contact_t.outerjoin(company_t, company_t.c.id == _c.company_id))
-        .where(by_ids(_c.id, span))
+        .where(where)
     )  # fmt: skip
 
 
-PLACEMENT = {
-    (dates, span): _placement(dates=dates, span=span)
-    for dates in (False, True)
-    for span in (False, True)
+def _tag_points(where: Any) -> Any:
+    return (
+        select(contact_tag_t.c.contact_id, tag_t.c.code, contact_tag_t.c.points)
+        .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
+        .where(where)
+    )
+
+
+# A re-tier's dense chunk reads BETWEEN (see dense_span); other reads of the write path run
+# directly on the driver (persistence/direct.py).
+PLACEMENT_SPAN = {
+    dates: placement_select(dates=dates, where=by_ids(_c.id, True)) for dates in (False, True)
 }
-TAG_POINTS = {
-    span: select(contact_tag_t.c.contact_id, tag_t.c.code, contact_tag_t.c.points)
-    .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
-    .where(by_ids(contact_tag_t.c.contact_id, span))
-    for span in (False, True)
-}
+
+
+def _placement_of(dates: bool) -> Direct:
+    return Direct(lambda d: placement_select(dates=dates, where=one_of(_c.id, "ids", d)))
+
+
+PLACEMENT = {dates: _placement_of(dates) for dates in (False, True)}
+TAG_POINTS_SPAN = _tag_points(by_ids(contact_tag_t.c.contact_id, True))
+TAG_POINTS = Direct(lambda d: _tag_points(one_of(contact_tag_t.c.contact_id, "ids", d)))
 _ENUMS: dict[type[Any], dict[Any, Any]] = {
     kind: {m.value: m for m in kind} | {None: None}
     for kind in (ContactType, CompanyType, Source, FunnelStage)
 }
 _activity = bindparam("activity", type_=UtcDateTime)
 _last = contact_t.c.last_activity_at
-ADD_SCORE = (
-    update(contact_t)
-    .where(contact_t.c.id == bindparam("cid"))
-    .values(
-        score=contact_t.c.score + bindparam("delta"),
-        last_activity_at=case(
-            (_activity.is_(None), _last),
-            ((_last.is_(None)) | (_last < _activity), _activity),
-            else_=_last,
-        ),
-        updated_at=bindparam("now", type_=UtcDateTime),
+ADD_SCORE = Direct(
+    lambda _: (
+        update(contact_t)
+        .where(contact_t.c.id == bindparam("cid"))
+        .values(
+            score=contact_t.c.score + bindparam("delta"),
+            last_activity_at=case(
+                (_activity.is_(None), _last),
+                ((_last.is_(None)) | (_last < _activity), _activity),
+                else_=_last,
+            ),
+            updated_at=bindparam("now", type_=UtcDateTime),
+        )
     )
 )
 
 
-NO_PROFILING_CONSENT = select(contact_t.c.id).where(
-    contact_t.c.id.in_(bindparam("ids", expanding=True)), contact_t.c.consent_profiling == false()
+Placed = tuple[ContactView, Standing, str | None]
+
+
+def placed(
+    rows: Iterable[Sequence[Any]], tag_points: Callable[[Sequence[Any]], Mapping[str, int] | None]
+) -> Iterator[tuple[int, tuple[Placed, Sequence[Any]]]]:
+    """(id, ((view, standing, pinned lead status), row)) of rows that start with PLACEMENT's
+    columns: each contact as filters see it, with `tag_points(row)` (None: none), built
+    straight from the row tuples in ContactView's field order (re-tiering reads everyone)."""
+    contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
+    sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
+    for row in rows:
+        (cid, email, score, tier, segment, status, sector, region, city, contact_type,
+         company_type, company_id, source, stage, created_at, last_activity_at, index,
+         reason, pinned) = row[:19]  # fmt: skip
+        view = ContactView.of((
+            cid, email, score, tier, segment, status, sector, region, city,
+            contact_types[contact_type], company_types[company_type], company_id,
+            sources[source], stages[stage], created_at, last_activity_at,
+            tag_points(row) or {},
+        ))  # fmt: skip
+        yield cid, ((view, Standing(tier, index, reason, status, segment), pinned), row)
+
+
+NO_PROFILING_CONSENT = Direct(
+    lambda d: select(contact_t.c.id).where(
+        one_of(contact_t.c.id, "ids", d), contact_t.c.consent_profiling == false()
+    )
 )
 CONSENT_CHUNK = 5000  # ids per IN list
 
 
-async def without_profiling_consent(conn: AsyncConnection, ids: Iterable[int]) -> set[int]:
+async def without_profiling_consent(
+    conn: AsyncConnection, ids: Iterable[int], seen: Seen | None = None
+) -> set[int]:
     """Which of these contacts have not consented to profiling (automations and webhooks
-    leave them alone); ids of contacts that do not exist are not in the answer."""
-    wanted, out = sorted(set(ids)), set[int]()
+    leave them alone); ids of contacts that do not exist are not in the answer. Consent
+    this unit of work has `seen` (placing the contacts read it) is not read again."""
+    known = seen.consent if seen is not None else {}
+    out = {cid for cid in ids if known.get(cid) is False}
+    wanted = sorted({cid for cid in ids if cid not in known})
     for start in range(0, len(wanted), CONSENT_CHUNK):
         params = {"ids": wanted[start : start + CONSENT_CHUNK]}
-        out.update((await conn.execute(NO_PROFILING_CONSENT, params)).scalars())
+        out.update(r[0] for r in await NO_PROFILING_CONSENT.rows(conn, params))
     return out
 
 
 class ContactRepository(Repository):
+    def __init__(
+        self, conn: AsyncConnection, changes: Changes | None = None, seen: Seen | None = None
+    ) -> None:
+        super().__init__(conn, changes, seen)
+        self._locked: set[int] = set()  # rows this transaction locked (Postgres)
+
     async def get(self, contact_id: int) -> Contact | None:
         rows = await self.get_many([contact_id])
         return rows.get(contact_id)
@@ -258,26 +325,21 @@ class ContactRepository(Repository):
         wanted = set(ids) if span else None
         points: dict[int, dict[str, int]] = defaultdict(dict)
         if tags:
-            for cid, code, value in (await self.conn.execute(TAG_POINTS[span], params)).all():
+            found = (
+                (await self.conn.execute(TAG_POINTS_SPAN, params)).all()
+                if span
+                else await TAG_POINTS.rows(self.conn, params)
+            )
+            for cid, code, value in found:
                 points[cid][code] = value
-        contact_types, company_types = _ENUMS[ContactType], _ENUMS[CompanyType]
-        sources, stages = _ENUMS[Source], _ENUMS[FunnelStage]
-        out: dict[int, tuple[ContactView, Standing, str | None]] = {}
-        for (cid, email, score, tier, segment, status, sector, region, city, contact_type,
-             company_type, company_id, source, stage, created_at, last_activity_at, index,
-             reason, pinned) in (
-            await self.conn.execute(PLACEMENT[dates, span], params)
-        ).all():  # fmt: skip
-            if wanted is not None and cid not in wanted:
-                continue
-            view = ContactView.of((
-                cid, email, score, tier, segment, status, sector, region, city,
-                contact_types[contact_type], company_types[company_type], company_id,
-                sources[source], stages[stage], created_at, last_activity_at,
-                points.get(cid, {}),
-            ))  # fmt: skip
-            out[cid] = (view, Standing(tier, index, reason, status, segment), pinned)
-        return out
+        rows = (
+            (await self.conn.execute(PLACEMENT_SPAN[dates], params)).all()
+            if span
+            else await PLACEMENT[dates].rows(self.conn, params)
+        )
+        if wanted is not None:
+            rows = [r for r in rows if r[0] in wanted]
+        return {cid: found for cid, (found, _) in placed(rows, lambda r: points.get(r[0], {}))}
 
     async def get_by_email(self, email: str) -> Contact | None:
         found = await self.get_many_by_email([email])
@@ -293,6 +355,7 @@ class ContactRepository(Repository):
         stmt = insert(contact_t).values(**row)
         result = await self.conn.execute(stmt.returning(contact_t.c.id))
         contact_id = int(result.scalar_one())
+        self.seen.forget([contact_id])
         self.changes.touch([contact_id], now, attributes=True)
         return contact_id
 
@@ -303,10 +366,11 @@ class ContactRepository(Repository):
             .where(contact_t.c.id == contact_id)
             .values(**plain(values), updated_at=now)
         )
+        self.seen.forget([contact_id])
         self.changes.touch([contact_id], now, attributes=not FIT_COLUMNS.isdisjoint(values))
 
     async def without_profiling_consent(self, ids: Iterable[int]) -> set[int]:
-        return await without_profiling_consent(self.conn, ids)
+        return await without_profiling_consent(self.conn, ids, self.seen)
 
     async def insert_emails(self, emails: Sequence[str], now: datetime) -> dict[str, int]:
         """New contacts known only by email (interactions from unknown senders)."""
@@ -319,6 +383,7 @@ class ContactRepository(Repository):
         ]  # fmt: skip
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
         ids = {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        self.seen.forget(ids.values())
         self.changes.touch(ids.values(), now)  # nothing fit rules read is known yet
         return ids
 
@@ -338,6 +403,7 @@ class ContactRepository(Repository):
         rows = [{**blank, **plain(values), **stamp} for values in items]
         stmt = insert(contact_t).returning(contact_t.c.id, contact_t.c.email)
         ids = {r.email: r.id for r in (await self.conn.execute(stmt, rows)).all()}
+        self.seen.forget(ids.values())
         self.changes.touch(ids.values(), now, attributes=True)
         return ids
 
@@ -392,14 +458,16 @@ class ContactRepository(Repository):
         """On Postgres, row locks make concurrent writers to one contact queue; SQLite writers
         already take turns (see UnitOfWork)."""
         if self.conn.dialect.name == "postgresql":
-            stmt = select(contact_t.c.id).where(contact_t.c.id.in_(sorted(set(ids))))
-            await self.conn.execute(stmt.order_by(contact_t.c.id).with_for_update())
+            wanted = sorted(set(ids) - self._locked)
+            if wanted:
+                await LOCK.run(self.conn, {"ids": wanted})
+                self._locked.update(wanted)
 
     async def add_scores(self, changes: Sequence[Mapping[str, Any]]) -> None:
         """Rows of {cid, delta, activity (or None), now}: score = score + delta in SQL,
         recorded per contact (for score-change events)."""
         if changes:
-            await self.conn.execute(ADD_SCORE, list(changes))
+            await ADD_SCORE.run_many(self.conn, changes)
             for change in changes:
                 self.changes.scored(change["cid"], change["delta"], change["now"])
 
@@ -413,9 +481,16 @@ class ContactRepository(Repository):
         low <= id <= high, and nothing else about them: placed set-based at commit."""
         self.changes.rules_changed(low, high, now)
 
-    async def scores(self, ids: Iterable[int]) -> dict[int, int]:
-        rows = (await self.conn.execute(SCORES_BY_ID, {"ids": list(ids)})).all()
-        return {r.id: r.score for r in rows}
+    async def scores(self, ids: Iterable[int], *, lock: bool = False) -> dict[int, int]:
+        """The contacts' scores (of those that exist); with `lock`, locked as `lock` does,
+        in the same statement on Postgres."""
+        wanted = list(ids)
+        if lock and self.conn.dialect.name == "postgresql":
+            rows = await SCORES_LOCKED.rows(self.conn, {"ids": sorted(set(wanted))})
+            self._locked.update(r[0] for r in rows)
+        else:
+            rows = await SCORES_BY_ID.rows(self.conn, {"ids": wanted})
+        return {r[0]: r[1] for r in rows}
 
     async def ids_unplaced(self, limit: int) -> list[int]:
         """Contacts with no tier yet (created before tiers existed)."""
@@ -427,6 +502,7 @@ class ContactRepository(Repository):
 
     async def delete(self, contact_id: int) -> bool:
         result = await self.conn.execute(delete(contact_t).where(contact_t.c.id == contact_id))
+        self.seen.forget([contact_id])
         self.changes.forget([contact_id])
         return bool(getattr(result, "rowcount", 0))
 
@@ -670,7 +746,7 @@ class TagRepository(Repository):
         """Its holders lose it and are re-placed (filters may read it)."""
         holders = await self.holders(tag_id)
         await self.conn.execute(delete(tag_t).where(tag_t.c.id == tag_id))
-        await bump_definitions(self.conn, "rules")  # rules that gave it lose it (SET NULL)
+        await self.seen.bump("rules")  # rules that gave it lose it (SET NULL)
         self.changes.touch(holders, None)
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:

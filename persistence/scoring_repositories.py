@@ -23,7 +23,8 @@ from domain.scoring import (
     RuleStatus,
     ScoringRule,
 )
-from persistence.base import Repository, bump_definitions, definition_version, plain
+from persistence.base import Repository, plain
+from persistence.direct import Direct, one_of
 from persistence.tables import metadata
 
 T = TypeVar("T")
@@ -34,14 +35,21 @@ entry_t: Table = metadata.tables["score_entry"]
 decay_t: Table = metadata.tables["decay_policy"]
 
 
-# Statements of the hot paths, built once.
-INTERACTIONS_BY_KEY = select(interaction_t).where(
-    interaction_t.c.idempotency_key.in_(bindparam("keys", expanding=True))
+# Statements of the hot paths, built once and run directly on the driver (direct.py).
+_i = interaction_t.c
+INTERACTION_KEYS = ("contact_id", "type", "page", "properties", "occurred_at",
+                    "idempotency_key", "score_delta", "created_at")  # fmt: skip
+INTERACTIONS_BY_KEY = Direct(
+    lambda d: select(interaction_t).where(one_of(_i.idempotency_key, "keys", d))
 )
-INSERT_INTERACTIONS = insert(interaction_t).returning(
-    interaction_t.c.id, sort_by_parameter_order=True
+IDS_BY_KEY = Direct(
+    lambda d: select(_i.idempotency_key, _i.id).where(one_of(_i.idempotency_key, "keys", d))
 )
-INSERT_ENTRIES = insert(entry_t)
+INSERT_INTERACTION = Direct(lambda _: insert(interaction_t).returning(_i.id), keys=INTERACTION_KEYS)
+INSERT_INTERACTIONS = Direct(lambda _: insert(interaction_t), keys=INTERACTION_KEYS, many=True)
+ENTRY_KEYS = ("contact_id", "reason", "label", "points", "at", "created_at", "detail",
+              "rule_id", "fit_rule_id", "interaction_id", "comment")  # fmt: skip
+INSERT_ENTRIES = Direct(lambda _: insert(entry_t), keys=ENTRY_KEYS, many=True)
 
 
 def rule_from_row(row: Row[Any]) -> ScoringRule:
@@ -73,7 +81,10 @@ def fit_from_row(row: Row[Any]) -> FitRule:
 
 
 def interaction_from_row(row: Row[Any]) -> Interaction:
-    m = row._mapping
+    return _interaction(row._mapping)
+
+
+def _interaction(m: Mapping[Any, Any]) -> Interaction:
     return Interaction(
         id=m["id"],
         contact_id=m["contact_id"],
@@ -130,18 +141,18 @@ class RuleRepository(Repository):
     async def insert(self, values: Mapping[str, Any], now: datetime) -> int:
         stmt = insert(rule_t).values(**plain(values), created_at=now, updated_at=now)
         rule_id = int((await self.conn.execute(stmt.returning(rule_t.c.id))).scalar_one())
-        await bump_definitions(self.conn, "rules")
+        await self.seen.bump("rules")
         return rule_id
 
     async def update(self, rule_id: int, values: Mapping[str, Any], now: datetime) -> None:
         await self.conn.execute(
             update(rule_t).where(rule_t.c.id == rule_id).values(**plain(values), updated_at=now)
         )
-        await bump_definitions(self.conn, "rules")
+        await self.seen.bump("rules")
 
     async def delete(self, rule_id: int) -> None:
         await self.conn.execute(delete(rule_t).where(rule_t.c.id == rule_id))
-        await bump_definitions(self.conn, "rules")
+        await self.seen.bump("rules")
 
     async def active(self) -> list[ScoringRule]:
         """Every active rule, in id order."""
@@ -151,7 +162,7 @@ class RuleRepository(Repository):
     async def version(self) -> int:
         """Bumped in the transaction that adds, changes or removes a rule (or a tag, whose
         deletion clears it from the rules that gave it)."""
-        return await definition_version(self.conn, "rules")
+        return await self.seen.version("rules")
 
 
 class FitRuleRepository(Repository):
@@ -185,15 +196,24 @@ class FitRuleRepository(Repository):
 
 class InteractionRepository(Repository):
     async def by_keys(self, keys: Iterable[str]) -> dict[str, Interaction]:
-        rows = (await self.conn.execute(INTERACTIONS_BY_KEY, {"keys": list(keys)})).all()
-        return {r.idempotency_key: interaction_from_row(r) for r in rows}
+        rows = await INTERACTIONS_BY_KEY.rows(self.conn, {"keys": list(keys)})
+        names = interaction_t.c.keys()
+        found = [_interaction(dict(zip(names, row, strict=True))) for row in rows]
+        return {i.idempotency_key: i for i in found}
 
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Ids in the order of `rows` (whose idempotency keys differ)."""
         if not rows:
             return []
-        result = await self.conn.execute(INSERT_INTERACTIONS, list(rows))
+        if len(rows) == 1:
+            ids = [(await INSERT_INTERACTION.rows(self.conn, rows[0]))[0][0]]
+        else:
+            await INSERT_INTERACTIONS.run_many(self.conn, rows)
+            keys = [r["idempotency_key"] for r in rows]
+            by_key = dict(await IDS_BY_KEY.rows(self.conn, {"keys": keys}))
+            ids = [by_key[k] for k in keys]
         self.changes.touch({r["contact_id"] for r in rows}, None)  # intent signals read them
-        return [r[0] for r in map(tuple, result.all())]
+        return ids
 
     async def count(self, contact_id: int) -> int:
         stmt = select(func.count()).select_from(interaction_t)
@@ -208,7 +228,7 @@ class LedgerRepository(Repository):
     async def add(self, entries: Sequence[Mapping[str, Any]]) -> None:
         """Tiers read the ledger's sums: the contacts are re-placed at commit."""
         if entries:
-            await self.conn.execute(INSERT_ENTRIES, list(entries))
+            await INSERT_ENTRIES.run_many(self.conn, entries)
             self.changes.touch({e["contact_id"] for e in entries}, None)
 
     async def sums(self, contact_ids: Iterable[int]) -> dict[int, int]:

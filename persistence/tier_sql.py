@@ -66,7 +66,8 @@ BEHAVIOUR = (LedgerReason.RULE.value, LedgerReason.DECAY.value)
 def ledger_points() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """Sums over score_entry rows: (behavioural points, fit points), what the tier reads."""
     entry = entry_t.c
-    behaviour = func.sum(case((entry.reason.in_(BEHAVIOUR), entry.points), else_=0))
+    behavioural = or_(*(entry.reason == reason for reason in BEHAVIOUR))  # no expanding IN
+    behaviour = func.sum(case((behavioural, entry.points), else_=0))
     fit = func.sum(case((entry.reason == LedgerReason.FIT.value, entry.points), else_=0))
     return behaviour, fit
 

@@ -17,6 +17,7 @@ from domain.errors import Timeout, WriteConflict
 from domain.events import Event
 from persistence import request_share
 from persistence.automation_repositories import AutomationRepository
+from persistence.base import Seen
 from persistence.db import Database
 from persistence.event_log import EventLog
 from persistence.kpi_queries import KpiQueries
@@ -94,18 +95,19 @@ class UnitOfWork:
         """A fresh record of changes; the repositories, on `self.conn`, are made on first use
         (a read uses one or two of the sixteen)."""
         self.changes = Changes()
+        self.seen = Seen(self.conn)  # versions read once per unit of work
 
     @cached_property
     def contacts(self) -> ContactRepository:
-        return ContactRepository(self.conn, self.changes)
+        return ContactRepository(self.conn, self.changes, self.seen)
 
     @cached_property
     def companies(self) -> CompanyRepository:
-        return CompanyRepository(self.conn, self.changes)
+        return CompanyRepository(self.conn, self.changes, self.seen)
 
     @cached_property
     def tags(self) -> TagRepository:
-        return TagRepository(self.conn, self.changes)
+        return TagRepository(self.conn, self.changes, self.seen)
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
@@ -113,11 +115,11 @@ class UnitOfWork:
 
     @cached_property
     def rules(self) -> RuleRepository:
-        return RuleRepository(self.conn)
+        return RuleRepository(self.conn, seen=self.seen)
 
     @cached_property
     def fit_rules(self) -> FitRuleRepository:
-        return FitRuleRepository(self.conn)
+        return FitRuleRepository(self.conn, seen=self.seen)
 
     @cached_property
     def interactions(self) -> InteractionRepository:
@@ -133,7 +135,7 @@ class UnitOfWork:
 
     @cached_property
     def tiers(self) -> TierRepository:
-        return TierRepository(self.conn)
+        return TierRepository(self.conn, seen=self.seen)
 
     @cached_property
     def events(self) -> EventLog:
@@ -141,19 +143,19 @@ class UnitOfWork:
 
     @cached_property
     def webhooks(self) -> WebhookRepository:
-        return WebhookRepository(self.conn)
+        return WebhookRepository(self.conn, self.seen)
 
     @cached_property
     def lists(self) -> ListRepository:
-        return ListRepository(self.conn)
+        return ListRepository(self.conn, seen=self.seen)
 
     @cached_property
     def automations(self) -> AutomationRepository:
-        return AutomationRepository(self.conn)
+        return AutomationRepository(self.conn, seen=self.seen)
 
     @cached_property
     def lifecycle(self) -> LifecycleRepository:
-        return LifecycleRepository(self.conn, self.changes)
+        return LifecycleRepository(self.conn, self.changes, self.seen)
 
     @cached_property
     def kpis(self) -> KpiQueries:

@@ -24,7 +24,8 @@ from domain.webhooks import (
     event_envelope,
     spread_for,
 )
-from persistence.base import Repository
+from persistence.base import Repository, Seen
+from persistence.direct import Direct
 from persistence.repositories import without_profiling_consent
 from persistence.tables import metadata
 
@@ -36,6 +37,12 @@ contact_t: Table = metadata.tables["contact"]
 _d, _w = delivery_t.c, webhook_t.c
 PENDING = DeliveryStatus.PENDING.value
 ACTIVE_HOOKS = select(_w.id, _w.event_types).where(_w.active == true())
+DELIVERY_KEYS = ("webhook_id", "event_type", "event_cursor", "contact_id", "body", "status",
+                 "attempts", "next_attempt_at", "locked_until", "last_error", "created_at",
+                 "delivered_at")  # fmt: skip
+QUEUE = Direct(lambda _: insert(delivery_t), keys=DELIVERY_KEYS, many=True)  # direct.py
+# Active webhooks per (engine, version of the webhook definitions).
+_ACTIVE: dict[tuple[int, int], dict[int, frozenset[str]]] = {}
 
 
 def encode_body(body: Mapping[str, Any]) -> str:
@@ -69,8 +76,8 @@ def _delivery_row(
 
 
 class WebhookRepository(Repository):
-    def __init__(self, conn: AsyncConnection) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: AsyncConnection, seen: Seen | None = None) -> None:
+        super().__init__(conn, seen=seen)
         self.queued = 0  # deliveries this unit of work queued
 
     async def insert(self, values: Mapping[str, Any], now: datetime) -> Webhook:
@@ -78,6 +85,7 @@ class WebhookRepository(Repository):
                "created_at": now, "updated_at": now}  # fmt: skip
         stmt = insert(webhook_t).values(row).returning(_w.id)
         webhook_id = int((await self.conn.execute(stmt)).scalar_one())
+        await self.seen.bump("webhooks")
         found = await self.get(webhook_id)
         assert found is not None
         return found
@@ -87,12 +95,14 @@ class WebhookRepository(Repository):
         if "event_types" in row:
             row["event_types"] = list(row["event_types"])
         result = await self.conn.execute(update(webhook_t).where(_w.id == webhook_id).values(row))
+        await self.seen.bump("webhooks")
         return bool(result.rowcount)
 
     async def delete(self, webhook_id: int) -> bool:
         """Its deliveries and their attempts go with it."""
         await self.conn.execute(delete(delivery_t).where(_d.webhook_id == webhook_id))
         result = await self.conn.execute(delete(webhook_t).where(_w.id == webhook_id))
+        await self.seen.bump("webhooks")
         return bool(result.rowcount)
 
     async def get(self, webhook_id: int) -> Webhook | None:
@@ -106,17 +116,34 @@ class WebhookRepository(Repository):
     async def list_all(self) -> list[Webhook]:
         return [webhook_from_row(r) for r in await self._rows(select(webhook_t).order_by(_w.name))]
 
+    async def active(self) -> dict[int, frozenset[str]]:
+        """The active webhooks and the event types each wants, read once per version of the
+        webhooks (every write that has events asks)."""
+        key = (id(self.conn.sync_engine), await self.seen.version("webhooks"))
+        found = _ACTIVE.get(key)
+        if found is None:
+            if len(_ACTIVE) > 16:
+                _ACTIVE.clear()
+            rows = (await self.conn.execute(ACTIVE_HOOKS)).all()
+            found = _ACTIVE[key] = {r.id: frozenset(r.event_types) for r in rows}
+        return found
+
     async def enqueue_for_events(self, events: Sequence[Event], now: datetime) -> int:
         """A PENDING delivery per (event, active webhook wanting its type), in this
         transaction. Events about a contact without profiling consent are not delivered."""
         if not events:
             return 0
-        hooks = (await self.conn.execute(ACTIVE_HOOKS)).all()
+        hooks = await self.active()
         if not hooks:
             return 0
-        matched = [(e, [h.id for h in hooks if e.type.value in h.event_types]) for e in events]
-        matched = [(e, ids) for e, ids in matched if ids]
-        refused = await without_profiling_consent(self.conn, {e.contact_id for e, _ in matched})
+        wanted: dict[str, list[int]] = {}
+        for hook_id, types in hooks.items():
+            for kind in types:
+                wanted.setdefault(kind, []).append(hook_id)
+        matched = [(e, ids) for e in events if (ids := wanted.get(e.type))]
+        refused = await without_profiling_consent(
+            self.conn, {e.contact_id for e, _ in matched}, self.seen
+        )
         rows = [
             _delivery_row(hook, e.type.value, body, e.contact_id, e.cursor, now)
             for e, ids in matched
@@ -124,8 +151,7 @@ class WebhookRepository(Repository):
             for body in (encode_body(event_envelope(e)),)
             for hook in ids
         ]
-        if rows:
-            await self.conn.execute(insert(delivery_t), rows)
+        await QUEUE.run_many(self.conn, rows)
         self.queued += len(rows)
         return len(rows)
 
@@ -143,10 +169,11 @@ class WebhookRepository(Repository):
         of the envelope built here (`{"id", "type", "at", "contactId", "data": body}`). Returns
         the delivery id, or None when the webhook is gone or inactive, or the contact has not
         consented to profiling."""
-        hook = await self.get(webhook_id)
-        if hook is None or not hook.active:
+        if webhook_id not in await self.active():
             return None
-        if contact_id is not None and await without_profiling_consent(self.conn, [contact_id]):
+        if contact_id is not None and await without_profiling_consent(
+            self.conn, [contact_id], self.seen
+        ):
             return None
         text = encode_body(envelope(event_type, body, now, contact_id, event_cursor))
         row = _delivery_row(webhook_id, event_type, text, contact_id, event_cursor, now)

@@ -172,7 +172,10 @@ class _Batch:
         }
         rest = [i for i in sorted(self.items) if i not in self.seen]
         ids = {cid for i in rest if isinstance(cid := self.items[i].contact_id, int)}
-        known = set(await self.uow.contacts.scores(ids)) if ids else set()
+        # Contacts named by id are locked as they are looked up, unless some come by email
+        # (all are then locked at once below, in id order, as concurrent writers do).
+        by_id = all(self.items[i].email is None for i in rest)
+        known = set(await self.uow.contacts.scores(ids, lock=by_id)) if ids else set()
         first_index: dict[str, int] = {}
         for index in rest:
             item = self.items[index]

@@ -46,8 +46,14 @@ async def _settle_changes(uow: UnitOfWork, changes: Changes, now: datetime) -> N
     watching = await lists.watched(uow)
     for ids in _parts(sorted(changes.placed)):
         # Lists and tag events read every contact whole; else only the contacts with events
-        # are read whole, after placing (a re-tier moves a fraction of everyone).
-        whole = bool(watching.lists or changes.tags) or len(ids) < tiers.LAZY_VIEWS
+        # are read whole, after placing (a re-tier moves a fraction of everyone), unless most
+        # have one anyway (a batch of interactions: each score changed).
+        scored = sum(1 for cid in ids if changes.scores.get(cid))
+        whole = (
+            bool(watching.lists or changes.tags)
+            or len(ids) < tiers.LAZY_VIEWS
+            or 2 * scored > len(ids)
+        )
         placed = await tiers.retier(uow, ids, now, changes.scores, whole=whole)
         await _then_lists(uow, changes, placed, watching, now)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain import events
 from domain.contacts import ContactView, Standing
 from domain.errors import NotFound
 from domain.events import Event
-from domain.filters import conditions_used
+from domain.filters import Now, Predicate, conditions_used
 from domain.pagination import Page, PageRequest
 from domain.segments import (
     SegmentScheme,
@@ -49,19 +49,15 @@ async def place(
 ) -> dict[int, tuple[Standing, Standing, ContactView]]:
     """Where each contact stands now and where it belongs under `policy` and `scheme`
     (nothing written), with the contact as seen in its new tier; with `whole`, the view
-    has everything filters read (for event snapshots), else what the policy needs."""
-    used = _conditions(policy, scheme)
-    views = await uow.contacts.placement_views(
-        ids, tags=whole or bool(used & TAG_CONDITIONS), dates=whole or bool(used & DATE_CONDITIONS)
-    )
-    points = await uow.tiers.points(ids)
-    signals = await uow.tiers.signals(ids, now - timedelta(days=policy.intent_window_days))
-    override_checks, segment_checks = override_tests(policy, now), segment_tests(scheme, now)
+    has everything filters read (for event snapshots), else what the policy needs (and its
+    dates, which come with the same read)."""
+    tags = whole or bool(_conditions(policy, scheme) & TAG_CONDITIONS)
+    since = now - timedelta(days=policy.intent_window_days)
+    inputs = await uow.tiers.inputs(ids, since, tags=tags)
+    clock, override_checks, segment_checks = _tests(policy, scheme)
+    clock.value = now  # read by the tests below, which run before the next await
     out: dict[int, tuple[Standing, Standing, ContactView]] = {}
-    no_signals: dict[str, int] = {}
-    for cid, (view, standing, pinned) in views.items():
-        behaviour, fit = points.get(cid, (0, 0))
-        recent = signals.get(cid, no_signals)
+    for cid, (view, standing, pinned, (behaviour, fit), recent) in inputs.items():
         decision = decide(policy, TierInputs(view, behaviour, fit, recent), now, override_checks)
         status = pinned or lead_status(policy, decision.tier)
         if (decision.tier, status) != (view.tier, view.lead_status):
@@ -91,6 +87,23 @@ DATE_CONDITIONS = {"created_between", "last_activity_within_days", "last_activit
 
 
 _used: dict[int, tuple[TierPolicy, SegmentScheme, set[str]]] = {}
+Tests = tuple[Now, list[Predicate], list[Predicate]]
+_compiled: dict[int, tuple[TierPolicy, SegmentScheme, Tests]] = {}
+
+
+def _tests(policy: TierPolicy, scheme: SegmentScheme) -> Tests:
+    """The overrides' and segments' filters compiled once per policy and scheme objects
+    (`_current` hands out the same ones until a new version), reading the clock they come
+    with: set its `value` before running them."""
+    found = _compiled.get(id(policy))
+    if found is not None and found[0] is policy and found[1] is scheme:
+        return found[2]
+    clock = Now(datetime(1970, 1, 1, tzinfo=UTC))
+    tests = (clock, override_tests(policy, clock), segment_tests(scheme, clock))
+    if len(_compiled) > 16:
+        _compiled.clear()
+    _compiled[id(policy)] = (policy, scheme, tests)
+    return tests
 
 
 def _conditions(policy: TierPolicy, scheme: SegmentScheme) -> set[str]:

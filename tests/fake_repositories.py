@@ -38,7 +38,7 @@ class FakeContacts(Partial):
         wanted = set(emails)
         return {c.email: c for c in self.store.contacts.values() if c.email in wanted}
 
-    async def scores(self, ids: Iterable[int]) -> dict[int, int]:
+    async def scores(self, ids: Iterable[int], *, lock: bool = False) -> dict[int, int]:
         return {cid: c.score for cid, c in (await self.get_many(ids)).items()}
 
     async def ids_after(self, last_id: int, limit: int) -> list[int]:

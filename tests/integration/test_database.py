@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -50,3 +53,25 @@ async def test_health_is_503_when_the_database_is_unreachable():
     await app.state.db.dispose()
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unreachable"}
+
+
+async def test_postgres_connections_closed_by_the_server_are_replaced_at_checkout(database_url):
+    """The server ends every session the pool holds (a restart, an administrator): the next
+    units of work get new connections instead of failing."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("Postgres only")
+    db = Database(database_url)
+    try:
+        async with db.engine.connect() as admin:  # held: not one of the three
+            conns = [await db.engine.connect() for _ in range(3)]  # three sessions pooled
+            pids = [(await c.execute(text("SELECT pg_backend_pid()"))).scalar() for c in conns]
+            for conn in conns:
+                await conn.close()
+            terminate = "SELECT pg_terminate_backend(pid) FROM unnest(CAST(:p AS integer[])) pid"
+            await admin.execute(text(terminate), {"p": pids})
+        await asyncio.sleep(0.2)  # the sockets' close reaches asyncpg
+        for _ in range(3):
+            async with db.engine.connect() as conn:
+                assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await db.dispose()

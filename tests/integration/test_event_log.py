@@ -3,6 +3,7 @@ commit, cursors that only grow, pruning and expired cursors."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -99,3 +100,33 @@ async def test_a_cursor_ahead_of_the_log_or_not_a_number_is_bad_input(db):
     for raw in ("abc", "-1", "1.5"):
         with pytest.raises(InvalidInput):
             live.parse_cursor(raw)
+
+
+async def test_events_become_visible_in_cursor_order_across_concurrent_transactions(db):
+    """Postgres draws cursors at insert time: a transaction appending events waits for one
+    that appended before it to commit, so no reader sees a later cursor before an earlier
+    one (SQLite writers take turns anyway)."""
+    uows = unit_of_work_factory(db)
+    first = uows(write=True)
+    await first.__aenter__()
+    try:
+        first.events.add([Event(EventType.ALERT, 1, {"n": 1}, NOW)])
+        [early] = await first.events.flush()  # appended, not committed
+
+        async def append_second() -> int:
+            async with uows(write=True) as uow:
+                uow.events.add([Event(EventType.ALERT, 1, {"n": 2}, NOW)])
+                await uow.commit()
+            return max(e.cursor for e in await logged(db))
+
+        second = asyncio.create_task(append_second())
+        await asyncio.sleep(0.3)
+        if not db.is_sqlite:
+            assert not second.done()  # waiting for the first to commit
+            assert [e.cursor for e in await logged(db)] == []
+        await first.conn.commit()
+    finally:
+        await first.__aexit__(None, None, None)
+    late = await asyncio.wait_for(second, 10)
+    assert early.cursor < late
+    assert [e.cursor for e in await logged(db)] == [early.cursor, late]
