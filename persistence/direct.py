@@ -181,12 +181,13 @@ async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[
 
 
 def _last_of(binder: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`binder` remembering its last (immutable) value and result."""
+    """`binder` of datetimes remembering its last value and result (a write binds its `now`
+    again and again; a batch's items often share their time)."""
     last: list[tuple[Any, Any]] = [(None, None)]  # (value, result), replaced as one
 
     def convert(value: Any) -> Any:
         seen, result = last[0]
-        if value is not seen:
+        if value is not seen and (value is None or seen is None or value != seen):
             result = binder(value)
             last[0] = (value, result)
         return result

@@ -780,16 +780,12 @@ class TagRepository(Repository):
         points added, atomically in SQL. Returns the pairs not held before, which are
         recorded as given (TAG_ADDED at commit)."""
         held = await self.held(points)
-        dialect = self.conn.dialect.name
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(contact_tag_t)
-        for (contact_id, tag_id), (count, at) in points.items():
-            stmt = ins.values(
-                contact_id=contact_id, tag_id=tag_id, points=count, first_at=at, last_at=at
-            ).on_conflict_do_update(
-                index_elements=[contact_tag_t.c.contact_id, contact_tag_t.c.tag_id],
-                set_={"points": contact_tag_t.c.points + count, "last_at": at},
-            )
-            await self.conn.execute(stmt)
+        rows = [
+            {"cid": contact_id, "tid": tag_id, "n": count, "at": at}
+            for (contact_id, tag_id), (count, at) in points.items()
+        ]
+        await GIVE.run_many(self.conn, rows)
+        for (contact_id, tag_id), (_, at) in points.items():
             if (contact_id, tag_id) in held:
                 self.changes.touch([contact_id], at)
             else:
@@ -805,12 +801,9 @@ class TagRepository(Repository):
         wanted = set(pairs)
         if not wanted:
             return set()
-        stmt = select(contact_tag_t.c.contact_id, contact_tag_t.c.tag_id).where(
-            contact_tag_t.c.contact_id.in_({c for c, _ in wanted}),
-            contact_tag_t.c.tag_id.in_({t for _, t in wanted}),
-        )
-        rows = await self._rows(stmt)
-        return {(int(r.contact_id), int(r.tag_id)) for r in rows} & wanted
+        params = {"ids": sorted({c for c, _ in wanted}), "tags": sorted({t for _, t in wanted})}
+        rows = await HELD.rows(self.conn, params)
+        return {(int(r[0]), int(r[1])) for r in rows} & wanted
 
     async def holds(self, contact_id: int, tag_id: int) -> bool:
         return bool(await self.held([(contact_id, tag_id)]))
@@ -825,6 +818,27 @@ class TagRepository(Repository):
         if removed:
             self.changes.tagged(contact_id, tag_id, False, None)
         return removed
+
+
+def _give(dialect: str) -> Any:
+    at = bindparam("at", type_=UtcDateTime)
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(contact_tag_t)
+    ins = ins.values(
+        contact_id=bindparam("cid"), tag_id=bindparam("tid"), points=bindparam("n"),
+        first_at=at, last_at=at,
+    )  # fmt: skip
+    return ins.on_conflict_do_update(
+        index_elements=[contact_tag_t.c.contact_id, contact_tag_t.c.tag_id],
+        set_={"points": contact_tag_t.c.points + ins.excluded.points, "last_at": at},
+    )
+
+
+GIVE = Direct(_give, many=True)  # direct.py
+HELD = Direct(
+    lambda d: select(contact_tag_t.c.contact_id, contact_tag_t.c.tag_id).where(
+        one_of(contact_tag_t.c.contact_id, "ids", d), one_of(contact_tag_t.c.tag_id, "tags", d)
+    )
+)
 
 
 class ApiKeyRepository(Repository):
