@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,7 +27,19 @@ from services import companies, contacts, fit, lists, rules, tags, tiers
 from services.auth import KeyCache
 from services.ports import Clock, UnitOfWorkFactory, system_clock
 
+K = TypeVar("K")
 V = TypeVar("V")
+
+
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose loads can be cancelled one by one. DataLoader hands every field
+    asking for a key the same future; cancelling one field's task (graphql-core cancels the
+    siblings of a field whose error nulls their parent) cancelled that future, and every
+    other field waiting for the same key, in another alias, failed with CancelledError: an
+    HTTP 500 instead of the one field's error (seen as TIMEOUTs under bench.isolation)."""
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
 
 
 class Loaders:
@@ -43,7 +56,7 @@ class Loaders:
             scheme = await tiers.current_scheme(self.uows)
             return [scheme for _ in keys]
 
-        return DataLoader(load_fn=load)
+        return SharedLoader(load_fn=load)
 
     @cached_property
     def company(self) -> DataLoader[int, Company | None]:
@@ -71,7 +84,7 @@ class Loaders:
             found = await companies.company_stats(self.uows, ids)
             return [found.get(i, (0, 0)) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return SharedLoader(load_fn=load)
 
     @cached_property
     def contact_tags(self) -> DataLoader[int, list[ContactTag]]:
@@ -79,7 +92,7 @@ class Loaders:
             found = await tags.tags_of_contacts(self.uows, ids)
             return [found.get(i, []) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return SharedLoader(load_fn=load)
 
     @cached_property
     def tag_contact_count(self) -> DataLoader[int, int]:
@@ -87,7 +100,7 @@ class Loaders:
             found = await tags.tag_contact_counts(self.uows, ids)
             return [found.get(i, 0) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return SharedLoader(load_fn=load)
 
     @cached_property
     def contact_lists(self) -> DataLoader[int, list[ContactList]]:
@@ -95,7 +108,7 @@ class Loaders:
             found = await lists.lists_of_contacts(self.uows, ids)
             return [found.get(i, []) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return SharedLoader(load_fn=load)
 
     @cached_property
     def company_node(self) -> DataLoader[int, Any]:
@@ -108,18 +121,18 @@ class Loaders:
             found = await companies.companies_by_id(self.uows, ids)
             return [CompanyNode.from_domain(c) if (c := found.get(i)) else None for i in ids]
 
-        return DataLoader(load_fn=load)
+        return SharedLoader(load_fn=load)
 
 
 def _by_id(
     uows: UnitOfWorkFactory,
     fetch: Callable[[UnitOfWorkFactory, list[int]], Awaitable[Mapping[int, V]]],
-) -> DataLoader[int, V | None]:
+) -> SharedLoader[int, V | None]:
     async def load(ids: list[int]) -> list[V | None]:
         found = await fetch(uows, ids)
         return [found.get(i) for i in ids]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 class LiveSource(Protocol):

@@ -16,6 +16,7 @@ from sqlalchemy import insert, text
 
 from api.app import create_app
 from api.bootstrap import unit_of_work_factory
+from api.context import Loaders
 from api.settings import Settings
 from persistence import request_share, sqlite_inline
 from persistence.db import Database, sqlite_path
@@ -143,3 +144,22 @@ async def test_once_a_read_of_an_operation_moved_off_the_loop_its_next_ones_star
         assert await asyncio.create_task(operation([PROBE])) == [True]  # a new operation
     finally:
         await db.dispose()
+
+
+async def test_a_field_cancelled_while_loading_leaves_the_others_waiting_for_that_key(app, uows):
+    """graphql-core cancels the siblings of a field whose error nulls their parent; another
+    alias waiting for the same company still gets it (it got CancelledError: HTTP 500)."""
+    async with app.state.db.engine.begin() as conn:
+        company = await conn.execute(
+            insert(metadata.tables["company"]),
+            {"name": "Acme", "custom_attributes": {}, "created_at": NOW, "updated_at": NOW},
+        )
+    company_id = company.inserted_primary_key[0]
+    loaders = Loaders(uows)
+    cancelled = asyncio.ensure_future(loaders.company.load(company_id))
+    waiting = asyncio.ensure_future(loaders.company.load(company_id))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    found = await waiting
+    assert found is not None and found.name == "Acme"
+    assert cancelled.cancelled()
