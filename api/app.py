@@ -20,6 +20,7 @@ from api.dashboard import dashboard
 from api.export import export_endpoint
 from api.live import LiveHub
 from api.metrics import Metrics, RequestMiddleware
+from api.prepared import PreparedQueries
 from api.schema import build_schema
 from api.settings import Settings
 from api.view import SegmentoGraphQL
@@ -56,12 +57,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     bus.listeners.append(hub.on_events)
     bus.wanted = lambda: bool(hub.groups_listening)
     metrics.watch_live(hub, bus)
+    schema = build_schema(settings)
     view = SegmentoGraphQL(
-        build_schema(settings),
+        schema,
         uows=uows,
         clock=clock,
         metrics=metrics,
         hub=hub,
+        prepared=PreparedQueries(
+            schema, settings.cost_limits(), settings.query_timeout_seconds, clock
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         connection_init_wait_timeout=timedelta(seconds=10),
         max_subscriptions_per_connection=50,
@@ -133,4 +138,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.webhooks = webhooks
     app.state.lease = lease
     app.state.metrics = metrics
+    app.state.prepared = view.prepared
     return app

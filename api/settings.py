@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from domain.auth import Scope
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/segmento.db"
 
 
@@ -42,6 +44,13 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
+
+    def cost_limits(self) -> dict[Scope, int]:
+        return {
+            Scope.READ: self.cost_limit_read,
+            Scope.WRITE: self.cost_limit_write,
+            Scope.ADMIN: self.cost_limit_admin,
+        }
 
     @classmethod
     def from_env(cls) -> Settings:

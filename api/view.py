@@ -31,12 +31,14 @@ from strawberry.types.graphql import OperationType
 from api.context import Context, LiveStreams, Loaders
 from api.errors import REQUEST_ERROR_STATUS
 from api.metrics import Metrics
+from api.prepared import PreparedQueries
 from persistence.unit_of_work import SharedReads
 from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
 ALL_OPERATIONS = frozenset(OperationType)
 
 
@@ -87,9 +89,11 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         clock: Clock,
         metrics: Metrics,
         hub: LiveStreams | None = None,
+        prepared: PreparedQueries | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
+        self.prepared = prepared
         self.uows = uows
         self.clock = clock
         self.metrics = metrics
@@ -124,7 +128,11 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         request = Request(scope, receive=receive)
         try:
             try:
-                response = await self.run(request)
+                response = None
+                if self.prepared is not None and scope["method"] == "POST":
+                    response = await self._prepared_response(request)
+                if response is None:
+                    response = await self.run(request)
             except HTTPException as e:
                 response = JSONResponse(
                     {"errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
@@ -135,6 +143,26 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             # Uploads parsed from a multipart body are closed even when the request is
             # refused before any resolver reads them (e.g. no API key).
             await request.close()
+
+    async def _prepared_response(self, request: Request) -> Response | None:
+        """A query answered before, on the short way (api/prepared.py); None: the full way
+        answers (the body read here stays with the request for it)."""
+        assert self.prepared is not None
+        if request.headers.get("content-type", "").partition(";")[0].strip() != JSON:
+            return None
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        found = self.prepared.request(data)
+        if found is None:
+            return None
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        answer = await self.prepared.run(context, *found)
+        if answer is None:
+            return None
+        return self.create_response({"data": answer}, sub_response)
 
     async def get_sub_response(self, request: Request | WebSocket) -> SubResponse:
         sub_response = SubResponse()
@@ -220,7 +248,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             context.uows = reads
             context.loaders = Loaders(reads, self.clock)
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -229,6 +257,16 @@ class SegmentoGraphQL(GraphQL[Context, None]):
                 allowed_operation_types=ALL_OPERATIONS,
                 operation_extensions=request_data.extensions,
             )
+            if (
+                reads is not None
+                and self.prepared is not None
+                and request.method == "POST"
+                and request_data.query is not None
+                and not request_data.extensions
+                and not result.errors
+            ):
+                self.prepared.remember(request_data.query, request_data.operation_name)
+            return result
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         finally:

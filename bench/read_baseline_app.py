@@ -12,6 +12,7 @@ GET /page?n=N&first=F and GET /card/{id}; `Authorization: Bearer $READ_BENCH_KEY
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -72,7 +73,18 @@ def endpoints(page: Callable[[int, int], Any], card: Callable[[int], Any]) -> li
 db: Database = None  # type: ignore[assignment]  # made by __getattr__("app")
 STATEMENTS = {name: text(sql) for name, sql in SQL.items()}
 COMPANIES = text(COMPANY.format(ids="IN :ids")).bindparams(bindparam("ids", expanding=True))
-NAMES = text(COMPANY_NAMES.format(ids="IN :ids")).bindparams(bindparam("ids", expanding=True))
+# A page's company names: the list bound as one parameter, as Segmento binds it
+# (persistence/direct.py `one_of`): a JSON array read by json_each, or an array for = ANY.
+NAMES = {
+    "sqlite": text(COMPANY_NAMES.format(ids="IN (SELECT value FROM json_each(:ids))")),
+    "postgresql": text(COMPANY_NAMES.format(ids="= ANY(:ids)")),
+}
+
+
+def _ids(dialect: str, ids: list[int]) -> Any:
+    return json.dumps(ids) if dialect == "sqlite" else ids
+
+
 schemes = Schemes()
 
 
@@ -80,7 +92,9 @@ async def plain_page(n: int, first: int) -> bytes:
     async with db.engine.connect() as conn:
         rows = (await conn.execute(STATEMENTS["page"], {"n": n, "limit": first + 1})).all()
         ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
-        companies = (await conn.execute(NAMES, {"ids": ids})).all() if ids else []
+        dialect = conn.dialect.name
+        found = await conn.execute(NAMES[dialect], {"ids": _ids(dialect, ids)}) if ids else None
+        companies = found.all() if found is not None else []
     return page_body(rows, first, {c[0]: c for c in companies})
 
 
@@ -126,8 +140,8 @@ class BareSqlite:
     async def page(self, n: int, first: int) -> bytes:
         rows = self.rows("page", n, first + 1)
         ids = sorted({r[P["company_id"]] for r in rows[:first]} - {None})
-        sql = COMPANY_NAMES.format(ids=f"IN ({', '.join('?' * len(ids))})")
-        companies = self.conn.execute(sql, ids).fetchall() if ids else []
+        sql = COMPANY_NAMES.format(ids="IN (SELECT value FROM json_each(?))")
+        companies = self.conn.execute(sql, (json.dumps(ids),)).fetchall() if ids else []
         return page_body(rows, first, {c[0]: c for c in companies})
 
     async def card(self, cid: int) -> bytes:

@@ -18,8 +18,10 @@ unit of work turns into WriteConflict and Timeout as it does for any statement.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -75,12 +77,15 @@ class _Compiled:
     plain: Callable[[Mapping[str, Any]], Any] | None  # every value as given, in order
     results: tuple[Callable[[Any], Any] | None, ...] | None  # None: no column converts
     returns: bool  # the statement returns rows
+    record: Any  # a named tuple of the result columns (see `Direct.records`)
 
 
 class Direct:
     """A statement built by `build(dialect name)` (Core; use `one_of` for lists), compiled
     once per dialect. `keys`: the parameter names of an INSERT without `.values()`;
-    `many`: run with `run_many` (no implicit RETURNING)."""
+    `many`: run with `run_many` (no implicit RETURNING); `expand`: a statement whose lists
+    are fixed (every value bound when it is built, e.g. a filter's `IN`) has them rendered
+    into the SQL once."""
 
     def __init__(
         self,
@@ -88,10 +93,12 @@ class Direct:
         *,
         keys: Sequence[str] | None = None,
         many: bool = False,
+        expand: bool = False,
     ) -> None:
         self._build = build
         self._keys = list(keys) if keys is not None else None
         self._many = many
+        self._expand = expand
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Any) -> _Compiled:
@@ -102,13 +109,22 @@ class Direct:
 
     def _compile(self, dialect: Any) -> _Compiled:
         stmt = self._build(dialect.name)
-        compiled = stmt.compile(dialect=dialect, column_keys=self._keys, for_executemany=self._many)
+        compiled = stmt.compile(
+            dialect=dialect, column_keys=self._keys, for_executemany=self._many,
+            compile_kwargs={"render_postcompile": True} if self._expand else {},
+        )  # fmt: skip
         assert "POSTCOMPILE" not in compiled.string, "use one_of() or = for lists"
         processors = compiled._bind_processors
         names: dict[str, Callable[[Any], Any] | None] = {}
         constants: list[Any] = []
         picks: list[tuple[str, Any]] = []  # per position: ("name", name) or ("const", index)
+        expanded = compiled.construct_params() if self._expand else {}
         for name in compiled.positiontup or ():
+            if name not in compiled.binds:  # one value of a list rendered by `expand`
+                binder = processors.get(name) or processors.get(name.rsplit("_", 1)[0])
+                picks.append(("const", len(constants)))
+                constants.append(binder(expanded[name]) if binder else expanded[name])
+                continue
             binder, param = processors.get(name), compiled.binds[name]
             if param.required:
                 if name not in names:
@@ -130,6 +146,7 @@ class Direct:
             compiled.string, tuple(names.items()), tuple(constants),
             itemgetter(*layout) if layout else (lambda _: ()), len(layout) == 1, plain,
             tuple(results) if any(results) else None, bool(compiled._result_columns),
+            _record_type(tuple(column[0] for column in compiled._result_columns)),
         )  # fmt: skip
 
     @staticmethod
@@ -153,6 +170,13 @@ class Direct:
             for row in raw
         ]
 
+    async def records(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[Any]:
+        """The rows as records: columns by attribute and `_mapping`, as SQLAlchemy's rows
+        (for the converters written for those)."""
+        record = self.compiled(conn.dialect).record
+        assert record is not None, "columns without distinct names: use rows()"
+        return [record._make(row) for row in await self.rows(conn, values)]
+
     async def run(self, conn: AsyncConnection, values: Mapping[str, Any]) -> None:
         c = self.compiled(conn.dialect)
         await _execute(conn, c, self._params(c, values))
@@ -163,6 +187,38 @@ class Direct:
             return
         c = self.compiled(conn.dialect)
         await execute_many(conn, c.sql, [self._params(c, row) for row in rows])
+
+
+@functools.cache
+def _record_type(names: tuple[str, ...]) -> Any:
+    if not names or len(set(names)) < len(names):
+        return None  # no record of nameless or ambiguous columns (`rows` serves those)
+    base = namedtuple("Record", names)  # type: ignore[misc]
+
+    class Record(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Any]:
+            return dict(zip(self._fields, self, strict=True))
+
+    return Record
+
+
+class ByIds:
+    """A read of the rows of some ids: `= :id` when there is one (a card's loaders ask for
+    one id, and a plain equality is the statement any hand-written read would use), else
+    `one_of` the list. `build(where)` makes the statement from its id condition."""
+
+    def __init__(self, column: Any, build: Callable[[ColumnElement[bool]], Any]) -> None:
+        self.one = Direct(lambda _d: build(column == bindparam("id")))
+        self.many = Direct(lambda d: build(one_of(column, "ids", d)))
+
+    async def records(self, conn: AsyncConnection, ids: Iterable[int]) -> list[Any]:
+        wanted = list(ids)
+        if len(wanted) == 1:
+            return await self.one.records(conn, {"id": wanted[0]})
+        return await self.many.records(conn, {"ids": wanted}) if wanted else []
 
 
 async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -220,16 +276,17 @@ def _result_processor(kind: TypeEngine[Any], dialect: Any) -> Callable[[Any], An
         return None
 
 
-async def _sqlite_handle(conn: AsyncConnection) -> sqlite3.Connection | None:
+async def _sqlite_handle(conn: AsyncConnection, *, check: bool = True) -> sqlite3.Connection | None:
     """The sqlite3 connection of this unit of work (None on Postgres). SQLAlchemy's own
-    transaction is begun first, so that its commit and rollback reach the driver."""
+    transaction is begun first, so that its commit and rollback reach the driver. `check`:
+    refuse at once when the request's time budget is spent."""
     if conn.dialect.name != "sqlite":
         return None
     sync = conn.sync_connection
     assert sync is not None
     if not sync.in_transaction():
         await conn.begin()
-    if sqlite_progress():  # the request's time budget is spent (as InlineCursor checks)
+    if check and sqlite_progress():  # the request's time budget is spent
         raise _wrapped("", (), sqlite3.OperationalError("interrupted"))
     handle = getattr(sync.connection.driver_connection, "handle", None)
     return handle if isinstance(handle, sqlite3.Connection) else None
@@ -276,11 +333,20 @@ def _adapted(
 async def _execute(conn: AsyncConnection, c: _Compiled, params: tuple[Any, ...]) -> list[Any]:
     if conn.dialect.name == "postgresql":
         return await run_on_asyncpg(conn, c.sql, params, many=False)
-    handle = await _sqlite_handle(conn)
+    driver: Any = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    # A read transaction reads through the inline cursor, as SQLAlchemy's path would: a
+    # statement that runs long moves off the event loop, and the progress handler alone
+    # decides whether the budget stops it (persistence/sqlite_inline.py).
+    reading = c.returns and getattr(driver, "offload", False)
+    handle = await _sqlite_handle(conn, check=not reading)
     if handle is None:
         result = await conn.exec_driver_sql(c.sql, params)
         return list(result.all()) if c.returns else []
     try:
+        if reading:
+            cursor = await driver.cursor().execute(c.sql, params)
+            rows: list[Any] = await cursor.fetchall()
+            return rows
         cursor = handle.execute(c.sql, params)
         return cursor.fetchall() if c.returns else []
     except sqlite3.Error as error:

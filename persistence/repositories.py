@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -50,7 +51,7 @@ from persistence.base import (
     fetch_plain,
     plain,
 )
-from persistence.direct import Direct, one_of
+from persistence.direct import ByIds, Direct, one_of
 from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.list_repositories import stored_members
@@ -148,7 +149,7 @@ COMPANY_SORTS: dict[str, SortKey] = {
 
 
 # Statements of the hot paths, built once (construction and cache keys are not free).
-CONTACTS_BY_ID = select(contact_t).where(contact_t.c.id.in_(bindparam("ids", expanding=True)))
+CONTACTS_BY_ID = ByIds(contact_t.c.id, lambda where: select(contact_t).where(where))
 SCORES_BY_ID = Direct(
     lambda d: select(contact_t.c.id, contact_t.c.score).where(one_of(contact_t.c.id, "ids", d))
 )
@@ -310,7 +311,7 @@ class ContactRepository(Repository):
         return rows.get(contact_id)
 
     async def get_many(self, ids: Iterable[int]) -> dict[int, Contact]:
-        rows = (await self.conn.execute(CONTACTS_BY_ID, {"ids": list(ids)})).all()
+        rows = await CONTACTS_BY_ID.records(self.conn, ids)
         return {row.id: contact_from_row(row) for row in rows}
 
     async def placement_views(
@@ -563,7 +564,9 @@ class ContactRepository(Repository):
         page: PageRequest,
         now: datetime,
         within: int | None,
-    ) -> Page[Row[Any]]:
+    ) -> Page[Any]:
+        """Whole rows for `("*",)`; else named tuples of `columns`, read on the driver
+        (persistence/direct.py: the statement compiled once per cached page statement)."""
         key = CONTACT_SORTS[order]
         try:
             cache_key: Hashable | None = (
@@ -574,17 +577,22 @@ class ContactRepository(Repository):
         except TypeError:  # a cursor value that cannot be a key
             cache_key, built = None, None
         if built is None:
-            built = base()
+            select_ = base()
             if where is not None:
-                built = built.where(compile_filter(where, now))
+                select_ = select_.where(compile_filter(where, now))
             if within is not None:
-                built = built.where(stored_members(within))
-            built = paginate_statement(built, key, contact_t.c.id, direction, page)
+                select_ = select_.where(stored_members(within))
+            select_ = paginate_statement(select_, key, contact_t.c.id, direction, page)
+            built = (select_, Direct(lambda _dialect: select_, expand=True))
             if cache_key is not None:
                 if len(_PAGES) >= PAGE_STATEMENTS:
                     del _PAGES[next(iter(_PAGES))]
                 _PAGES[cache_key] = built
-        rows = await self._rows(built)
+        if columns == ("*",):
+            rows: Sequence[Any] = await self._rows(built[0])
+        else:
+            make = _page_row(columns)._make
+            rows = [make(r) for r in await built[1].rows(self.conn, {})]
         return build_page(rows, key, page, lambda r: r.id)
 
     async def clusters(
@@ -613,9 +621,9 @@ class ContactRepository(Repository):
         return int(await self._scalar(stmt))
 
 
-COMPANIES_BY_ID = select(company_t).where(company_t.c.id.in_(bindparam("ids", expanding=True)))
-COMPANY_NAMES = select(company_t.c.id, company_t.c.name).where(
-    company_t.c.id.in_(bindparam("ids", expanding=True))
+COMPANIES_BY_ID = ByIds(company_t.c.id, lambda where: select(company_t).where(where))
+COMPANY_NAMES = Direct(
+    lambda d: select(company_t.c.id, company_t.c.name).where(one_of(company_t.c.id, "ids", d))
 )
 
 
@@ -623,26 +631,34 @@ COMPANY_NAMES = select(company_t.c.id, company_t.c.name).where(
 # page again and again, and building the filter's SQL and its cache key each time was ~10 %
 # of a 20-contact page. Filters that read the clock are keyed by the time too.
 PAGE_STATEMENTS = 256
-_PAGES: dict[Hashable, Select[Any]] = {}
+_PAGES: dict[Hashable, tuple[Select[Any], Direct]] = {}
 
 
-TAGS_OF = (
-    select(contact_tag_t, tag_t)
-    .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
-    .where(contact_tag_t.c.contact_id.in_(bindparam("ids", expanding=True)))
-    .order_by(contact_tag_t.c.contact_id, contact_tag_t.c.points.desc(), tag_t.c.code)
+@functools.cache
+def _page_row(columns: tuple[str, ...]) -> Any:
+    """A row of a page read on the driver: its columns by name, as SQLAlchemy's rows."""
+    return namedtuple("PageRow", columns)
+
+
+TAGS_OF = ByIds(
+    contact_tag_t.c.contact_id,
+    lambda where: (
+        select(contact_tag_t, tag_t)
+        .join(tag_t, tag_t.c.id == contact_tag_t.c.tag_id)
+        .where(where)
+        .order_by(contact_tag_t.c.contact_id, contact_tag_t.c.points.desc(), tag_t.c.code)
+    ),
 )
 
 
 class CompanyRepository(Repository):
     async def get_many(self, ids: Iterable[int]) -> dict[int, Company]:
-        rows = (await self.conn.execute(COMPANIES_BY_ID, {"ids": list(ids)})).all()
+        rows = await COMPANIES_BY_ID.records(self.conn, ids)
         return {row.id: company_from_row(row) for row in rows}
 
     async def names(self, ids: Iterable[int]) -> dict[int, str]:
         """id -> name (a page that shows only companies' names reads only those)."""
-        rows = (await self.conn.execute(COMPANY_NAMES, {"ids": list(ids)})).all()
-        return {row[0]: row[1] for row in rows}
+        return dict(await COMPANY_NAMES.rows(self.conn, {"ids": list(ids)}))
 
     async def get(self, company_id: int) -> Company | None:
         return (await self.get_many([company_id])).get(company_id)
@@ -751,7 +767,7 @@ class TagRepository(Repository):
 
     async def for_contacts(self, contact_ids: Iterable[int]) -> dict[int, list[ContactTag]]:
         out: dict[int, list[ContactTag]] = defaultdict(list)
-        rows = (await self.conn.execute(TAGS_OF, {"ids": list(contact_ids)})).all()
+        rows = await TAGS_OF.records(self.conn, contact_ids)
         for row in rows:
             m = row._mapping
             tag = Tag(m["tag_id"], m["name"], m["code"], m["description"], m["created_at"])

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.decay import DecayPolicy
@@ -308,21 +308,21 @@ class LedgerRepository(Repository):
 
 
 @functools.cache
-def _id_pages(table: Table) -> tuple[Select[Any], Select[Any]]:
-    """The statements of `id_page` for `table`, built once (first page, after a cursor):
-    building and keying a statement per call cost more than running it on a card."""
+def _id_pages(table: Table) -> tuple[Direct, Direct]:
+    """The statements of `id_page` for `table`, built once (first page, after a cursor) and
+    run on the driver: building, keying and executing a statement through SQLAlchemy cost
+    more than running it on a card."""
     base = select(table).where(table.c.contact_id == bindparam("contact_id"))
     newest = (table.c.id.desc(),)
-    return (
-        base.order_by(*newest).limit(bindparam("limit")),
-        base.where(table.c.id < bindparam("after")).order_by(*newest).limit(bindparam("limit")),
-    )
+    first = base.order_by(*newest).limit(bindparam("limit"))
+    after = base.where(table.c.id < bindparam("after")).order_by(*newest).limit(bindparam("limit"))
+    return Direct(lambda _d: first), Direct(lambda _d: after)
 
 
 async def id_page(
     conn: AsyncConnection,
     table: Table,
-    convert: Callable[[Row[Any]], T],
+    convert: Callable[[Any], T],
     contact_id: int,
     page: PageRequest,
 ) -> Page[T]:
@@ -330,10 +330,10 @@ async def id_page(
     first, after = _id_pages(table)
     if page.after is None:
         params = {"contact_id": contact_id, "limit": page.limit + 1}
-        rows = (await conn.execute(first, params)).all()
+        rows = await first.records(conn, params)
     else:
         params = {"contact_id": contact_id, "after": page.after.id, "limit": page.limit + 1}
-        rows = (await conn.execute(after, params)).all()
+        rows = await after.records(conn, params)
     items = rows[: page.limit]
     cursors = Cursors(lambda i: Cursor("ID", None, items[i].id), len(items))
     return Page(

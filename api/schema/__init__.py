@@ -35,7 +35,6 @@ from api.context import Context, LiveStreams, Results, as_context
 from api.errors import ErrorPolicy, OperationGuard
 from api.live import REVOKED
 from api.settings import Settings
-from domain.auth import Scope
 
 CACHE_SIZE = 1000
 
@@ -140,13 +139,7 @@ def build_schema(settings: Settings | None = None, *, compiled: bool = True) -> 
         lambda: CachedParse(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         OperationGuard,
-        cost_guard(
-            {
-                Scope.READ: settings.cost_limit_read,
-                Scope.WRITE: settings.cost_limit_write,
-                Scope.ADMIN: settings.cost_limit_admin,
-            }
-        ),
+        cost_guard(settings.cost_limits()),
         lambda: TimeBudget(settings.query_timeout_seconds, settings.mutation_timeout_seconds),
         ErrorPolicy,
     ]
