@@ -34,6 +34,7 @@ from api.compiled import CompiledExecutor
 from api.context import Context, LiveStreams, Results, as_context
 from api.errors import ErrorPolicy, OperationGuard
 from api.live import REVOKED
+from api.schema import input_builders
 from api.settings import Settings
 
 CACHE_SIZE = 1000
@@ -145,7 +146,7 @@ def build_schema(settings: Settings | None = None, *, compiled: bool = True) -> 
     ]
     from api.resolvers.roots import Mutation, Query, Subscription
 
-    return SegmentoSchema(
+    schema = SegmentoSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -153,6 +154,8 @@ def build_schema(settings: Settings | None = None, *, compiled: bool = True) -> 
         config=StrawberryConfig(auto_camel_case=True, name_converter=CachedNames()),
         execution_context_class=CompiledExecutor if compiled else None,
     )
+    input_builders.install(schema)
+    return schema
 
 
 def schema_sdl() -> str:

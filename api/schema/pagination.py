@@ -18,8 +18,15 @@ T = TypeVar("T")
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    _cursors: strawberry.Private[Sequence[str]]
+
+    @field(description="The first edge's cursor (null on an empty page).")
+    def start_cursor(self) -> str | None:
+        return self._cursors[0] if self._cursors else None
+
+    @field(description="The last edge's cursor (null on an empty page).")
+    def end_cursor(self) -> str | None:
+        return self._cursors[-1] if self._cursors else None
 
 
 @strawberry.type
@@ -58,9 +65,6 @@ def connection_from(
         Edge(node=convert(item), _cursors=cursors, _index=i) for i, item in enumerate(page.items)
     ]
     info = PageInfo(
-        has_next_page=page.has_next,
-        has_previous_page=page.has_previous,
-        start_cursor=page.cursors[0] if page.cursors else None,
-        end_cursor=page.cursors[-1] if page.cursors else None,
+        has_next_page=page.has_next, has_previous_page=page.has_previous, _cursors=cursors
     )
     return Connection(edges=edges, page_info=info, _count=count)
