@@ -20,12 +20,14 @@ from api.dashboard import dashboard
 from api.export import export_endpoint
 from api.live import LiveHub
 from api.metrics import Metrics, RequestMiddleware
+from api.quotas import QuotaMiddleware, Quotas
 from api.schema import build_schema
 from api.settings import Settings
-from api.view import SegmentoGraphQL
+from api.view import SegmentoGraphQL, bearer_token
+from domain.auth import Principal
 from domain.webhooks import RetryPolicy
 from persistence.db import Database, migrate
-from services import lists, live
+from services import auth, lists, live
 from services.decay import run_decay
 from services.inactivity import run_inactivity
 from services.ports import Clock, system_clock
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     bus.listeners.append(hub.on_events)
     bus.wanted = lambda: bool(hub.groups_listening)
     metrics.watch_live(hub, bus)
+    quotas = Quotas(settings, metrics)
     view = SegmentoGraphQL(
         build_schema(settings),
         uows=uows,
@@ -72,6 +75,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         multipart_uploads_enabled=True,
     )
     hub.authorized = view.still_authorized
+
+    async def principal(header: str | None) -> Principal | None:
+        token = bearer_token(header)
+        return await auth.authenticate(uows, token, view.key_cache) if token else None
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
@@ -114,7 +121,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     app = Starlette(
         middleware=[
-            Middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+            Middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes),
+            Middleware(QuotaMiddleware, quotas=quotas, authenticate=principal),
         ],
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
