@@ -24,6 +24,7 @@ from api.quotas import QuotaMiddleware, Quotas
 from api.schema import build_schema
 from api.settings import Settings
 from api.view import SegmentoGraphQL, bearer_token
+from api.ws_limits import SocketLimits, Sockets
 from domain.auth import Principal
 from domain.webhooks import RetryPolicy
 from persistence.db import Database, migrate
@@ -59,15 +60,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     bus.wanted = lambda: bool(hub.groups_listening)
     metrics.watch_live(hub, bus)
     quotas = Quotas(settings, metrics)
+    sockets = Sockets(SocketLimits.from_settings(settings), quotas, metrics)
+    metrics.watch_sockets(sockets)
     view = SegmentoGraphQL(
         build_schema(settings),
         uows=uows,
         clock=clock,
         metrics=metrics,
         hub=hub,
+        sockets=sockets,
         graphql_ide="graphiql" if settings.graphiql else None,
-        connection_init_wait_timeout=timedelta(seconds=10),
-        max_subscriptions_per_connection=50,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.ws_max_operations_per_connection,
         keep_alive=True,
         keep_alive_interval=settings.keep_alive_seconds,
         # CSV uploads (importContacts). CSRF-safe: writes need the Authorization header,
@@ -141,4 +145,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.webhooks = webhooks
     app.state.lease = lease
     app.state.metrics = metrics
+    app.state.sockets = sockets
     return app
