@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         multipart_uploads_enabled=True,
     )
     hub.authorized = view.still_authorized
+    view.key_cache.on_revoke.append(sockets.close_key)
 
     async def principal(header: str | None) -> Principal | None:
         token = bearer_token(header)
@@ -112,6 +113,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         background = [asyncio.create_task(every(*job, lease=lease)) for job in jobs if job[0] > 0]
         if settings.webhook_poll_seconds > 0:  # stopped by cancelling: see DeliveryWorker.run
             background.append(asyncio.create_task(webhooks.run()))
+        if settings.ws_key_check_seconds > 0:  # keys revoked by another process
+            check = sockets.watch_keys(view.still_authorized, settings.ws_key_check_seconds)
+            background.append(asyncio.create_task(check))
         try:
             yield
         finally:

@@ -201,3 +201,18 @@ async def test_operations_over_the_key_quota_are_refused_with_rate_limited(serve
     assert metric(server, 'segmento_refused_total{reason="ws_rate_limited"}') == 1
     await live.close()
     await other.close()
+
+
+async def test_a_revoked_key_has_its_sockets_closed_with_4403(server):
+    key, key_id = await new_key(server)
+    modern = await Live.connect(server.port, key)
+    legacy = await Live.connect(server.port, key, LEGACY_WS)
+    await modern.subscribe("s", SCORES)
+    await legacy.subscribe("s", SCORES)
+    other = await Live.connect(server.port, server.key)
+    await post(server.port, server.key, "mutation($id: ID!) { revokeApiKey(id: $id) }",
+               {"id": key_id})  # fmt: skip
+    assert await close_code(modern.ws) == 4403
+    assert await close_code(legacy.ws) == 4403
+    await answers(other, "q")
+    await other.close()
