@@ -82,7 +82,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         try:
             await super().handle_connection_init(message)
         except Refused as refused:
-            await self.websocket.close(refused.code, refused.reason)
+            with contextlib.suppress(RuntimeError):  # closed already
+                await self.websocket.close(refused.code, refused.reason)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         sockets, socket, operation_id = _sockets(self.view), self.socket, message["id"]
@@ -152,10 +153,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await super().handle_connection_init(message)
         except Refused as refused:
             payload: dict[str, object] = {"message": refused.reason, "code": LIMIT_EXCEEDED}
-            await self.send_message(
-                ConnectionErrorMessage(type="connection_error", payload=payload)
-            )
-            await self.websocket.close(refused.code, refused.reason)
+            with contextlib.suppress(RuntimeError):  # closed already
+                await self.send_message(
+                    ConnectionErrorMessage(type="connection_error", payload=payload)
+                )
+                await self.websocket.close(refused.code, refused.reason)
 
     async def handle_start(self, message: StartMessage) -> None:
         sockets, socket, operation_id = _sockets(self.view), self.socket, message["id"]

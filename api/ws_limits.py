@@ -59,6 +59,7 @@ class Socket:
     context: Context
     key_id: int | None = None
     operations: int = 0
+    closing: bool = False
 
 
 class Sockets:
@@ -96,6 +97,8 @@ class Sockets:
         socket = self._by_connection.get(id(context.response))
         if socket is None or context.principal is None:
             return
+        if socket.closing:  # made room for a newer one while its key was being checked
+            raise Refused(TOO_MANY, "too many connections waiting for connection_init")
         key_id = context.principal.key_id
         mine = self.by_key.setdefault(key_id, set())
         if len(mine) >= self.limits.connections_per_key:
@@ -145,6 +148,7 @@ class Sockets:
             self.close(socket, REVOKED, "the API key of this connection was revoked")
 
     def close(self, socket: Socket, code: int, reason: str) -> None:
+        socket.closing = True
         task = asyncio.create_task(socket.shut(code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
