@@ -216,3 +216,27 @@ async def test_a_revoked_key_has_its_sockets_closed_with_4403(server):
     assert await close_code(legacy.ws) == 4403
     await answers(other, "q")
     await other.close()
+
+
+async def test_a_thousand_keyless_legacy_sockets_no_longer_lock_clients_out(tmp_path):
+    # given a server with the default caps, and a short connection_init timeout
+    server = serve(tmp_path, SEGMENTO_WS_INIT_TIMEOUT_SECONDS="2")
+    served = next(server)
+    try:
+        # when a thousand legacy sockets open and never send connection_init
+        flood: list[Any] = []
+        for _ in range(20):
+            flood += await asyncio.gather(*(raw(served, LEGACY_WS) for _ in range(50)))
+        # then a client with a key still connects and is served meanwhile, over HTTP too
+        live = await Live.connect(served.port, served.key)
+        await answers(live, "q")
+        assert await post(served.port, served.key, TAGS)
+        # and every flood socket is closed: making room (4429) or timed out (4408)
+        codes = await asyncio.gather(*(close_code(ws, seconds=20) for ws in flood))
+        assert set(codes) == {4429, 4408} and codes.count(4408) <= 200
+        assert metric(served, "segmento_ws_pending") == 0
+        assert metric(served, "segmento_ws_connections") == 1
+        await answers(live, "q2")
+        await live.close()
+    finally:
+        server.close()
