@@ -182,6 +182,12 @@ async def test_legacy_operations_over_the_connection_cap_get_an_error(server):
     await legacy.close()
 
 
+async def test_a_second_connection_init_on_legacy_graphql_ws_closes_the_socket(server):
+    legacy = await Live.connect(server.port, server.key, LEGACY_WS)
+    await legacy.send({"type": "connection_init", "payload": {}})
+    assert await close_code(legacy.ws) == 4429
+
+
 async def test_operations_over_the_key_quota_are_refused_with_rate_limited(server):
     key, _ = await new_key(server)
     live = await Live.connect(server.port, key)
