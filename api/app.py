@@ -21,12 +21,15 @@ from api.export import export_endpoint
 from api.live import LiveHub
 from api.metrics import Metrics, RequestMiddleware
 from api.prepared import PreparedQueries
+from api.quotas import QuotaMiddleware, Quotas
 from api.schema import build_schema
 from api.settings import Settings
-from api.view import SegmentoGraphQL
+from api.view import SegmentoGraphQL, bearer_token
+from api.ws_limits import SocketLimits, Sockets
+from domain.auth import Principal
 from domain.webhooks import RetryPolicy
 from persistence.db import Database, migrate
-from services import lists, live
+from services import auth, lists, live
 from services.decay import run_decay
 from services.inactivity import run_inactivity
 from services.ports import Clock, system_clock
@@ -58,6 +61,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     bus.wanted = lambda: bool(hub.groups_listening)
     metrics.watch_live(hub, bus)
     schema = build_schema(settings)
+    quotas = Quotas(settings, metrics)
+    sockets = Sockets(SocketLimits.from_settings(settings), quotas, metrics)
+    metrics.watch_sockets(sockets)
     view = SegmentoGraphQL(
         schema,
         uows=uows,
@@ -67,9 +73,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         prepared=PreparedQueries(
             schema, settings.cost_limits(), settings.query_timeout_seconds, clock
         ),
+        sockets=sockets,
         graphql_ide="graphiql" if settings.graphiql else None,
-        connection_init_wait_timeout=timedelta(seconds=10),
-        max_subscriptions_per_connection=50,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.ws_max_operations_per_connection,
         keep_alive=True,
         keep_alive_interval=settings.keep_alive_seconds,
         # CSV uploads (importContacts). CSRF-safe: writes need the Authorization header,
@@ -77,6 +84,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         multipart_uploads_enabled=True,
     )
     hub.authorized = view.still_authorized
+    view.key_cache.on_revoke.append(sockets.close_key)
+
+    async def principal(header: str | None) -> Principal | None:
+        token = bearer_token(header)
+        return await auth.authenticate(uows, token, view.key_cache) if token else None
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
@@ -106,6 +118,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         background = [asyncio.create_task(every(*job, lease=lease)) for job in jobs if job[0] > 0]
         if settings.webhook_poll_seconds > 0:  # stopped by cancelling: see DeliveryWorker.run
             background.append(asyncio.create_task(webhooks.run()))
+        if settings.ws_key_check_seconds > 0:  # keys revoked by another process
+            check = sockets.watch_keys(view.still_authorized, settings.ws_key_check_seconds)
+            background.append(asyncio.create_task(check))
         try:
             yield
         finally:
@@ -119,7 +134,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     app = Starlette(
         middleware=[
-            Middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+            Middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes),
+            Middleware(QuotaMiddleware, quotas=quotas, authenticate=principal),
         ],
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
@@ -139,4 +155,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.lease = lease
     app.state.metrics = metrics
     app.state.prepared = view.prepared
+    app.state.sockets = sockets
     return app

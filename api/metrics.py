@@ -42,6 +42,20 @@ class Metrics:
             "Subscribers closed for falling too far behind (told to resume).",
             registry=self.registry,
         )
+        self.refused = Counter(
+            "segmento_refused_total",
+            "Requests, WebSocket operations and connections refused by a quota or cap, by "
+            "reason (README: Limits).",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def watch_sockets(self, sockets: Any) -> None:
+        """Gauges of the open WebSocket connections (api/ws_limits.py), read at scrape time."""
+        Gauge("segmento_ws_connections", "Open WebSocket connections.", registry=self.registry
+              ).set_function(lambda: len(sockets.open))  # fmt: skip
+        Gauge("segmento_ws_pending", "WebSocket connections not yet past connection_init.",
+              registry=self.registry).set_function(lambda: len(sockets.pending))  # fmt: skip
 
     def watch_live(self, hub: Any, bus: Any) -> None:
         """Gauges read from the live hub and the event bus at scrape time."""

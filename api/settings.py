@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from domain.auth import Scope
 
@@ -13,6 +14,11 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/segmento.db"
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,24 @@ class Settings:
     webhook_backoff_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
+    # Request quotas (token buckets, per key; anonymous: per client address): requests per
+    # second sustained, and the burst granted at once. 0 per second: no limit.
+    rate_read: float = 1000.0
+    rate_write: float = 1000.0
+    rate_admin: float = 1000.0
+    rate_anonymous: float = 5.0
+    burst_read: int = 2000
+    burst_write: int = 2000
+    burst_admin: int = 2000
+    burst_anonymous: int = 50
+    # WebSocket caps (api/ws_limits.py). Pending: sockets that have not yet sent connection_init.
+    ws_init_timeout_seconds: float = 10.0
+    ws_max_connections: int = 10_000
+    ws_max_pending: int = 200
+    ws_max_connections_per_key: int = 1_000
+    ws_max_operations_per_connection: int = 50
+    ws_max_operations_per_key: int = 5_000
+    ws_key_check_seconds: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def cost_limits(self) -> dict[Scope, int]:
@@ -82,4 +106,19 @@ class Settings:
             webhook_backoff_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_BACKOFF_SECONDS", "30")),
             webhook_timeout_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_TIMEOUT_SECONDS", "10")),
             webhook_poll_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_POLL_SECONDS", "1")),
+            **_limits_from_env(),
         )
+
+
+def _limits_from_env() -> dict[str, Any]:
+    """Quotas and WebSocket caps from SEGMENTO_<NAME> (e.g. SEGMENTO_RATE_READ), their
+    defaults those of `Settings`."""
+    found: dict[str, Any] = {}
+    for f in fields(Settings):
+        default: object = f.default
+        if f.name.startswith(("rate_", "burst_", "ws_")) and isinstance(default, int | float):
+            name = f"SEGMENTO_{f.name.upper()}"
+            found[f.name] = (
+                _int(name, default) if isinstance(default, int) else _float(name, default)
+            )
+    return found

@@ -20,11 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -32,6 +28,8 @@ from api.context import Context, LiveStreams, Loaders
 from api.errors import REQUEST_ERROR_STATUS
 from api.metrics import Metrics
 from api.prepared import PreparedQueries
+from api.ws import LegacyWSHandler, TransportWSHandler
+from api.ws_limits import Sockets
 from persistence.unit_of_work import SharedReads
 from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services import auth, live
@@ -65,14 +63,6 @@ def _is_query(query: str | None, operation_name: str | None) -> bool:
     return operation is not None and operation.operation is GraphQLOperationType.QUERY
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    async def handle_task_exception(self, error: Exception) -> None:
-        """A client that leaves while results are on their way is not a server fault."""
-        if isinstance(error, WebSocketDisconnected):
-            return
-        await super().handle_task_exception(error)
-
-
 class SubResponse(Response):
     """The response resolvers may add headers to; it knows the context that answered."""
 
@@ -81,6 +71,7 @@ class SubResponse(Response):
 
 class SegmentoGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(
         self,
@@ -90,6 +81,8 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         metrics: Metrics,
         hub: LiveStreams | None = None,
         prepared: PreparedQueries | None = None,
+        *,
+        sockets: Sockets,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
@@ -98,6 +91,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         self.clock = clock
         self.metrics = metrics
         self.hub = hub
+        self.sockets = sockets  # WebSocket caps (api/ws.py)
         self.key_cache = auth.KeyCache()
         self._encoded: dict[int, tuple[Any, bytes]] = {}
 
@@ -209,6 +203,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": context.auth_problem, "code": "UNAUTHENTICATED"}
             )
+        self.sockets.identify(context)  # Refused (4429) when the key has too many connections
         return {"cursor": str(await live.head(self.uows))}
 
     async def still_authorized(self, context: Context) -> bool:

@@ -246,6 +246,9 @@ def main() -> None:
         raise SystemExit(f"open files limit {hard} (hard) is too low for {max(sizes)} WebSockets")
     buffer = args.rate * args.seconds + 100
     os.environ.setdefault("SEGMENTO_SUBSCRIBER_BUFFER", str(max(1000, buffer)))
+    # all subscribers share one key and connect at once: lift the WebSocket caps past them
+    for cap in ("CONNECTIONS", "PENDING", "CONNECTIONS_PER_KEY", "OPERATIONS_PER_KEY"):
+        os.environ.setdefault(f"SEGMENTO_WS_MAX_{cap}", str(max(sizes) + 1000))
     work = Path(tempfile.mkdtemp(prefix="segmento-fanout-"))
     key = prepare_database(work / "template.db", args.contacts)
     deflate = "on" if args.deflate else "off"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from domain.auth import ApiKey, Principal, Scope, display_prefix, hash_key, new_key
@@ -41,12 +42,14 @@ async def bootstrap_admin_key(uows: UnitOfWorkFactory, now: datetime) -> str | N
 class KeyCache:
     """Recent key look-ups, so a busy integrator does not cost a query per request.
 
-    A revocation clears this process's cache at once; other processes see it within `ttl`.
+    A revocation clears this process's cache at once, and tells `on_revoke` (which closes
+    the key's WebSockets); other processes see it within `ttl`.
     """
 
     def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 10_000) -> None:
         self.ttl, self.max_entries = ttl_seconds, max_entries
         self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self.on_revoke: list[Callable[[int], None]] = []
 
     def get(self, key_hash: str) -> tuple[bool, Principal | None]:
         hit = self._entries.get(key_hash)
@@ -61,6 +64,11 @@ class KeyCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def revoked(self, key_id: int) -> None:
+        self.clear()
+        for listener in self.on_revoke:
+            listener(key_id)
 
 
 async def authenticate(
@@ -98,4 +106,4 @@ async def revoke_api_key(
             raise NotFound(f"no active API key with id {key_id}", field="id")
         await uow.commit()
     if cache is not None:
-        cache.clear()
+        cache.revoked(key_id)
