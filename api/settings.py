@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from domain.network import ALLOW_SETTING
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/segmento.db"
 
 
@@ -41,6 +43,9 @@ class Settings:
     webhook_backoff_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
+    # CIDRs, addresses or host names webhooks may reach although inside the network
+    # (domain/network.py); empty: only public addresses.
+    webhook_allow: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -73,4 +78,7 @@ class Settings:
             webhook_backoff_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_BACKOFF_SECONDS", "30")),
             webhook_timeout_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_TIMEOUT_SECONDS", "10")),
             webhook_poll_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_POLL_SECONDS", "1")),
+            webhook_allow=tuple(
+                e.strip() for e in os.environ.get(ALLOW_SETTING, "").split(",") if e.strip()
+            ),
         )

@@ -35,6 +35,7 @@ from persistence.unit_of_work import SharedReads
 from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
+from services.targets import TargetGuard
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 ALL_OPERATIONS = frozenset(OperationType)
@@ -86,6 +87,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         uows: UnitOfWorkFactory,
         clock: Clock,
         metrics: Metrics,
+        targets: TargetGuard,
         hub: LiveStreams | None = None,
         **kwargs: Any,
     ) -> None:
@@ -93,6 +95,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         self.uows = uows
         self.clock = clock
         self.metrics = metrics
+        self.targets = targets
         self.hub = hub
         self.key_cache = auth.KeyCache()
         self._encoded: dict[int, tuple[Any, bytes]] = {}
@@ -150,6 +153,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             uows=self.uows,
             clock=self.clock,
             loaders=Loaders(self.uows, self.clock),
+            targets=self.targets,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             request=request,
             response=response,
