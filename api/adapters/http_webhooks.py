@@ -83,13 +83,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport on a `GuardedBackend`; no proxy from the environment (a proxy
-    would resolve and connect in our stead, unchecked)."""
+    would resolve and connect in our stead, unchecked). Certificates are checked against
+    certifi's authorities, or `SSL_CERT_FILE` / `SSL_CERT_DIR` (an on-premise CA)."""
 
     def __init__(self, targets: TargetGuard) -> None:
         super().__init__(trust_env=False)
         # httpx takes no network backend (yet): its pool is replaced by an equal one on ours.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=httpx.create_ssl_context(),
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -53,13 +56,19 @@ class Listener:
     """A TCP server on loopback that counts connections and answers each request with
     `status` and `body` (and `location`, for a redirect)."""
 
-    def __init__(self, status: int = 200, body: str = "", location: str = "") -> None:
-        self.status, self.body, self.location = status, body, location
+    def __init__(
+        self,
+        status: int = 200,
+        body: str = "",
+        location: str = "",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.status, self.body, self.location, self.tls = status, body, location, tls
         self.connections = 0
         self.requests: list[bytes] = []
 
     async def __aenter__(self) -> Listener:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -252,3 +261,40 @@ async def test_a_name_that_does_not_resolve_is_accepted_and_fails_generically_la
     done = await the_delivery(client, admin_key, webhook_id)
     assert done["lastError"] == "could not resolve the host"
     assert resolver.asked == ["soon.example.com", "soon.example.com"]
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A self-signed certificate for hooks.example.com, trusted through SSL_CERT_FILE; the
+    server's context, which records the names clients ask for (SNI)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=hooks.example.com",
+                    "-addext", "subjectAltName=DNS:hooks.example.com"],
+                   check=True, capture_output=True)  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.asked = []  # type: ignore[attr-defined]
+    context.sni_callback = lambda _sock, name, ctx: ctx.asked.append(name)  # type: ignore[attr-defined]
+    return context
+
+
+@pytest.mark.parametrize("allow", [("127.0.0.1/32",)])
+async def test_tls_names_the_host_while_connecting_to_its_checked_address(
+    app, client, admin_key, uows, clock, resolver, certificate
+):
+    resolver.answer("hooks.example.com", ["127.0.0.1"])
+    resolver.answer("other.example.com", ["127.0.0.1"])
+    async with Listener(204, tls=certificate) as receiver:
+        ids = []
+        for name in ("hooks", "other"):
+            url = f"https://{name}.example.com:{receiver.port}/in"
+            created = await create_hook(client, admin_key, name=name, url=url, types=["AUTOMATION"])
+            ids.append(int(created["webhook"]["id"]))
+            await deliver_one(app, uows, clock, ids[-1])
+    assert certificate.asked == ["hooks.example.com", "other.example.com"]  # type: ignore[attr-defined]
+    good, wrong_name = [await the_delivery(client, admin_key, i) for i in ids]
+    assert (good["status"], good["lastError"]) == ("DELIVERED", None)
+    assert wrong_name["lastError"] == "could not connect"  # the certificate is not for it
+    assert len(receiver.requests) == 1
