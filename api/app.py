@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.bootstrap import job_leases, unit_of_work_factory, webhook_senders
+from api.bootstrap import job_leases, unit_of_work_factory, webhook_senders, webhook_targets
 from api.bus import EventBus
 from api.dashboard import dashboard
 from api.export import export_endpoint
@@ -32,15 +32,22 @@ from persistence.db import Database, migrate
 from services import auth, lists, live
 from services.decay import run_decay
 from services.inactivity import run_inactivity
-from services.ports import Clock, system_clock
+from services.ports import Clock, Resolver, system_clock
 from services.scheduler import Lease, every
 from services.webhooks import DeliveryWorker, WorkerSettings
 
 log = logging.getLogger("segmento")
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    resolver: Resolver | None = None,
+) -> Starlette:
+    """`resolver` replaces the system's name resolution for webhooks (tests)."""
     settings = settings or Settings.from_env()
+    targets = webhook_targets(settings.webhook_allow, resolver)
     metrics = Metrics()
     db = Database(
         settings.database_url,
@@ -53,7 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds)
     webhooks = DeliveryWorker(uows, clock, WorkerSettings(
         policy, settings.webhook_timeout_seconds, settings.webhook_poll_seconds),
-        senders=webhook_senders())  # fmt: skip
+        senders=webhook_senders(targets))  # fmt: skip
     uows.on_webhooks_queued = webhooks.poke
     lease = Lease(job_leases(db))
     hub = LiveHub(uows, buffer=settings.subscriber_buffer, last=lambda: bus.last)
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         uows=uows,
         clock=clock,
         metrics=metrics,
+        targets=targets,
         hub=hub,
         prepared=PreparedQueries(
             schema, settings.cost_limits(), settings.query_timeout_seconds, clock

@@ -4,17 +4,19 @@ so every one of them settles its writes at commit (`services.settle`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from api.adapters.graphql_client import HttpGraphQLClient
-from api.adapters.http_webhooks import HttpWebhookSenders
+from api.adapters.http_webhooks import HttpWebhookSenders, SystemResolver
+from domain.network import NetworkPolicy
 from persistence.db import Database
 from persistence.job_leases import JobLeases
 from persistence.unit_of_work import Publisher, UnitOfWorkFactory
-from services.ports import GraphQLConnect, WebhookSenders
+from services.ports import GraphQLConnect, Resolver, WebhookSenders
 from services.ports import JobLeases as JobLeasesPort
 from services.settle import settle
+from services.targets import TargetGuard
 
 
 def unit_of_work_factory(
@@ -26,9 +28,15 @@ def unit_of_work_factory(
     return UnitOfWorkFactory(db, publish=publish, clock=clock, settle=settle)
 
 
-def webhook_senders() -> WebhookSenders:
-    """How the delivery worker reaches integrators: HTTP (httpx)."""
-    return HttpWebhookSenders()
+def webhook_targets(allow: Iterable[str], resolver: Resolver | None = None) -> TargetGuard:
+    """Where webhooks may connect: public addresses, and what the operator allows; names
+    resolved by the system unless `resolver` replaces it (tests)."""
+    return TargetGuard(NetworkPolicy.parse(allow), resolver or SystemResolver())
+
+
+def webhook_senders(targets: TargetGuard) -> WebhookSenders:
+    """How the delivery worker reaches integrators: HTTP (httpx), on the guarded network."""
+    return HttpWebhookSenders(targets)
 
 
 def graphql_connect() -> GraphQLConnect:

@@ -26,6 +26,7 @@ from domain.tags import ContactTag, Tag
 from services import companies, contacts, fit, lists, rules, tags, tiers
 from services.auth import KeyCache
 from services.ports import Clock, UnitOfWorkFactory, system_clock
+from services.targets import TargetGuard
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -164,6 +165,7 @@ class Context:
     uows: UnitOfWorkFactory
     clock: Clock
     loaders: Loaders
+    targets: TargetGuard  # where webhooks may connect
     request_id: str
     request: Request | WebSocket
     response: Response | WebSocket

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from domain.auth import Scope
+from domain.network import ALLOW_SETTING
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/segmento.db"
 
@@ -67,6 +68,9 @@ class Settings:
     ws_max_operations_per_connection: int = 50
     ws_max_operations_per_key: int = 5_000
     ws_key_check_seconds: float = 5.0
+    # CIDRs, addresses or host names webhooks may reach although inside the network
+    # (domain/network.py); empty: only public addresses.
+    webhook_allow: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def cost_limits(self) -> dict[Scope, int]:
@@ -107,6 +111,9 @@ class Settings:
             webhook_timeout_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_TIMEOUT_SECONDS", "10")),
             webhook_poll_seconds=float(os.environ.get("SEGMENTO_WEBHOOK_POLL_SECONDS", "1")),
             **_limits_from_env(),
+            webhook_allow=tuple(
+                e.strip() for e in os.environ.get(ALLOW_SETTING, "").split(",") if e.strip()
+            ),
         )
 
 

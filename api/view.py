@@ -34,6 +34,7 @@ from persistence.unit_of_work import SharedReads
 from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
+from services.targets import TargetGuard
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -79,6 +80,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         uows: UnitOfWorkFactory,
         clock: Clock,
         metrics: Metrics,
+        targets: TargetGuard,
         hub: LiveStreams | None = None,
         prepared: PreparedQueries | None = None,
         *,
@@ -90,6 +92,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         self.uows = uows
         self.clock = clock
         self.metrics = metrics
+        self.targets = targets
         self.hub = hub
         self.sockets = sockets  # WebSocket caps (api/ws.py)
         self.key_cache = auth.KeyCache()
@@ -172,6 +175,7 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             uows=self.uows,
             clock=self.clock,
             loaders=Loaders(self.uows, self.clock),
+            targets=self.targets,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             request=request,
             response=response,

@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from api.bootstrap import unit_of_work_factory
+from api.bootstrap import unit_of_work_factory, webhook_targets
 from bench.common import (
     ROOT,
     Server,
@@ -181,7 +181,8 @@ async def _turn_on(url: str, list_count: int) -> None:
     try:
         await tags.create_tag(uows, "Engaged", "engaged", None, now)
         hook, _ = await webhooks.create_webhook(
-            uows, "CRM sync", "http://127.0.0.1:9/segmento-bench", HOOK_EVENTS, None, True, now
+            *(uows, "CRM sync", "http://127.0.0.1:9/segmento-bench", HOOK_EVENTS, None, True, now),
+            targets=webhook_targets(["127.0.0.1/32"]),  # the discard port: never sent anyway
         )
         definitions = [
             ("Engaged at 200", Trigger(TriggerKind.SCORE_CROSSED_ABOVE, threshold=200),

@@ -1,5 +1,5 @@
-"""What the use cases need from outside: units of work, a clock, a webhook sender, a
-GraphQL client."""
+"""What the use cases need from outside: units of work, a clock, a webhook sender, a name
+resolver, a GraphQL client."""
 
 from __future__ import annotations
 
@@ -144,6 +144,13 @@ class WebhookSenders(Protocol):
     def open(self, timeout_seconds: float) -> AbstractAsyncContextManager[WebhookSender]:
         """A sender for one run of the delivery worker, its requests bounded by the timeout;
         closed when the run ends."""
+        ...
+
+
+class Resolver(Protocol):
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """Every address `host` resolves to (for TCP), as text; raises OSError when it does
+        not resolve."""
         ...
 
 

@@ -35,6 +35,7 @@ from domain.webhooks import (
     new_secret,
 )
 from services.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookSender, WebhookSenders
+from services.targets import TargetGuard
 
 log = logging.getLogger("segmento.webhooks")
 _CLEANERS = {"name": clean_name, "url": clean_url, "event_types": clean_event_types,
@@ -72,12 +73,16 @@ async def create_webhook(
     secret: str | None,
     active: bool,
     now: datetime,
+    *,
+    targets: TargetGuard,
 ) -> tuple[Webhook, str]:
-    """Returns the webhook and its secret: the only time the secret is shown."""
+    """Returns the webhook and its secret: the only time the secret is shown. A URL that
+    reaches inside the network is refused (`targets`)."""
     values: dict[str, Any] = {"name": clean_name(name), "url": clean_url(url),
               "event_types": clean_event_types(event_types),
               "secret": new_secret() if secret is None else clean_secret(secret),
               "active": active}  # fmt: skip
+    await targets.check_url(values["url"])
     async with uows(write=True) as uow:
         await _check_name(uow, values["name"])
         webhook = await uow.webhooks.insert(values, now)
@@ -96,11 +101,18 @@ def _changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def update_webhook(
-    uows: UnitOfWorkFactory, webhook_id: int, changes: Mapping[str, Any], now: datetime
+    uows: UnitOfWorkFactory,
+    webhook_id: int,
+    changes: Mapping[str, Any],
+    now: datetime,
+    *,
+    targets: TargetGuard,
 ) -> Webhook:
     """Fields left out keep their value. Deliveries already queued are sent to the new URL
     with the new secret; deactivating pauses them (they wait, nothing new is queued)."""
     values = _changes(changes)
+    if "url" in values:
+        await targets.check_url(values["url"])
     async with uows(write=True) as uow:
         await _require(uow, webhook_id)
         if "name" in values:
@@ -271,7 +283,8 @@ class DeliveryWorker:
     async def _post(
         self, sender: WebhookSender, item: Outgoing, timestamp: int
     ) -> tuple[int | None, str | None]:
-        """(status code, error): a 2xx is success; anything else is an error with its text."""
+        """(status code, error): a 2xx is success; anything else is a status code or a
+        generic reason (the sender's; nothing of the answer's text is kept)."""
         body = item.body.encode()
         sent = headers(item.secret, item.id, item.event_type, body, timestamp)
         try:
@@ -279,8 +292,9 @@ class DeliveryWorker:
                 result = await sender.post(item.url, body, sent)
         except TimeoutError:
             return None, f"no answer within {self.settings.timeout_seconds:g} s"
-        except Exception as error:  # a sender should answer with a result; still a failure
-            return None, clip_error(f"{type(error).__name__}: {error}".rstrip(": "))
+        except Exception:  # a sender should answer with a result; still a failure
+            log.exception("webhook sender failed on delivery %s", item.id)
+            return None, "the sender failed"
         return result.status_code, None if result.error is None else clip_error(result.error)
 
     async def _drain(self) -> None:

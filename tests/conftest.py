@@ -21,6 +21,7 @@ from persistence.db import Database, migrate, normalise_url, sqlite_path
 from persistence.tables import metadata
 from persistence.unit_of_work import UnitOfWorkFactory
 from services import auth
+from tests.fakes import FakeResolver
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -156,9 +157,19 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def app(database_url: str, clock: FixedClock) -> AsyncIterator[object]:
+def resolver() -> FakeResolver:
+    """The DNS of the app's webhooks: no test looks names up on the real network."""
+    return FakeResolver()
+
+
+@pytest.fixture
+async def app(
+    database_url: str, clock: FixedClock, resolver: FakeResolver
+) -> AsyncIterator[object]:
     application = create_app(
-        Settings(database_url=database_url, migrate_on_start=False), clock=clock
+        Settings(database_url=database_url, migrate_on_start=False),
+        clock=clock,
+        resolver=resolver,
     )
     yield application
     await application.state.db.dispose()

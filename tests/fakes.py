@@ -15,7 +15,8 @@ was (snapshot and restore).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -45,6 +46,7 @@ from tests.fake_store import T0, FakeStore, Partial, contact, view_of
 
 __all__ = [
     "T0",
+    "FakeResolver",
     "FakeStore",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
@@ -58,6 +60,26 @@ __all__ = [
 ]
 
 Settle = Callable[["FakeUnitOfWork"], Awaitable[None]]
+
+
+class FakeResolver:
+    """DNS in a dict: a name's answers are given in turn, the last one again and again (a
+    name can change its address between two lookups: DNS rebinding); other names do not
+    resolve. `asked` lists every name looked up."""
+
+    def __init__(self, records: Mapping[str, Sequence[Sequence[str]]] | None = None) -> None:
+        self.records = {name: list(answers) for name, answers in (records or {}).items()}
+        self.asked: list[str] = []
+
+    def answer(self, name: str, *answers: Sequence[str]) -> None:
+        self.records[name] = list(answers)
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        answers = self.records.get(host)
+        if not answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(answers.pop(0) if len(answers) > 1 else answers[0])
 
 
 class FakeUnitOfWork(Partial):

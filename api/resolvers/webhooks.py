@@ -30,7 +30,7 @@ async def create_webhook(info: AppInfo, input: WebhookInput) -> CreatedWebhook:
     ctx = info.context
     created, secret = await webhooks.create_webhook(
         ctx.uows, input.name, input.url, input.event_types, input.secret, input.active,
-        ctx.clock(),
+        ctx.clock(), targets=ctx.targets,
     )  # fmt: skip
     return CreatedWebhook(webhook=Webhook.from_domain(created), secret=secret)
 
@@ -38,7 +38,7 @@ async def create_webhook(info: AppInfo, input: WebhookInput) -> CreatedWebhook:
 async def update_webhook(info: AppInfo, id: strawberry.ID, input: WebhookUpdateInput) -> Webhook:
     ctx = info.context
     updated = await webhooks.update_webhook(
-        ctx.uows, parse_id(id, "webhook"), input.to_values(), ctx.clock()
+        ctx.uows, parse_id(id, "webhook"), input.to_values(), ctx.clock(), targets=ctx.targets
     )
     return Webhook.from_domain(updated)
 

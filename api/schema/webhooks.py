@@ -30,7 +30,10 @@ class WebhookAttempt:
     attempt: int = strawberry.field(description="1 for the first attempt, then 2, 3…")
     at: datetime
     status_code: int | None = strawberry.field(description="null when no answer came.")
-    error: str | None = strawberry.field(description="null when the receiver answered 2xx.")
+    error: str | None = strawberry.field(
+        description="null when the receiver answered 2xx; else the status code and its "
+        "standard phrase, or a generic reason (never the answer's text)."
+    )
     duration_ms: int
 
     @classmethod
@@ -50,7 +53,7 @@ class WebhookDelivery:
     status: DeliveryStatusEnum
     attempt_count: int
     next_attempt_at: datetime | None = strawberry.field(description="Set while PENDING.")
-    last_error: str | None
+    last_error: str | None = strawberry.field(description="The last attempt's `error`.")
     created_at: datetime
     delivered_at: datetime | None
     body: str = strawberry.field(description="The exact JSON text that is signed and sent.")
@@ -121,7 +124,11 @@ class CreatedWebhook:
 @strawberry.input
 class WebhookInput:
     name: str
-    url: str = strawberry.field(description="http:// or https://, at most 2,000 characters.")
+    url: str = strawberry.field(
+        description="http:// or https://, at most 2,000 characters, to a public address: a "
+        "host in (or resolving to) a loopback, private, link-local, CGNAT, multicast or "
+        "reserved range is BAD_USER_INPUT unless the operator allows it."
+    )
     event_types: list[str] = strawberry.field(
         description="Event types to receive (SCORE_CHANGED, TIER_CHANGED, …, AUTOMATION)."
     )

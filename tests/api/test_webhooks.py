@@ -154,9 +154,9 @@ async def test_webhooks_are_admin_only(client, write_key, read_key):
 async def test_an_update_changes_only_the_fields_given(client, admin_key):
     created = await create_hook(client, admin_key)
     webhook_id = created["webhook"]["id"]
-    variables = {"id": webhook_id, "input": {"url": "http://10.0.0.5:9000/hook", "active": False}}
+    variables = {"id": webhook_id, "input": {"url": "https://h2.example.com:9/in", "active": False}}
     updated = (await gql(client, UPDATE, variables, key=admin_key)).ok()["updateWebhook"]
-    assert updated == {**created["webhook"], "url": "http://10.0.0.5:9000/hook", "active": False}
+    assert updated == {**created["webhook"], "url": "https://h2.example.com:9/in", "active": False}
     bad = await gql(
         client, UPDATE, {"id": webhook_id, "input": {"url": "gopher://x"}}, key=admin_key
     )
@@ -243,7 +243,7 @@ async def test_a_failed_attempt_is_retried_after_the_backoff_and_logged(
     assert await sender.run_once() == 1
     first = (await log_of(client, admin_key, webhook_id))["nodes"][0]
     assert (first["status"], first["attemptCount"]) == ("PENDING", 1)
-    assert first["lastError"] == "HTTP 503 Service Unavailable: busy, try later"
+    assert first["lastError"] == "HTTP 503 Service Unavailable"  # not the receiver's text
     assert await sender.run_once() == 0  # not due before the backoff
     clock.now += timedelta(seconds=30)
     assert await sender.run_once() == 1
@@ -273,7 +273,7 @@ async def test_after_the_last_attempt_a_delivery_fails_until_retried(
     await sender.run_once()
     failed = (await log_of(client, admin_key, webhook_id, status="FAILED"))["nodes"]
     assert [(d["status"], d["attemptCount"]) for d in failed] == [("FAILED", 2)]
-    assert failed[0]["lastError"] == "ConnectError: connection refused"
+    assert failed[0]["lastError"] == "could not connect"  # not the network's message
     assert failed[0]["attempts"][0]["statusCode"] is None
     retried = (await gql(client, RETRY, {"id": failed[0]["id"]}, key=admin_key)).ok()
     assert retried["retryWebhookDelivery"]["status"] == "PENDING"

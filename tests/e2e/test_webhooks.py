@@ -23,8 +23,9 @@ from tests.servers import first_key, free_port, post, sqlite_url, start, stop, w
 
 pytestmark = pytest.mark.e2e
 
+# The receivers listen on loopback, which webhooks may reach only when the operator allows it.
 ENV = {"SEGMENTO_DECAY_INTERVAL_SECONDS": "0", "SEGMENTO_WEBHOOK_BACKOFF_SECONDS": "0.2",
-       "SEGMENTO_WEBHOOK_MAX_ATTEMPTS": "50"}  # fmt: skip
+       "SEGMENTO_WEBHOOK_MAX_ATTEMPTS": "50", "SEGMENTO_WEBHOOK_ALLOW": "127.0.0.1/32"}  # fmt: skip
 CREATE_HOOK = """
 mutation($input: WebhookInput!) { createWebhook(input: $input) { secret webhook { id } } }
 """

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 import httpx
 
 from api.adapters.http_webhooks import HttpWebhookSenders
-from api.bootstrap import unit_of_work_factory
+from api.bootstrap import unit_of_work_factory, webhook_targets
 from domain.webhooks import DELIVERY_HEADER, RetryPolicy
 from persistence.db import Database
 from services.webhooks import DeliveryWorker, WorkerSettings, create_webhook
 from tests.conftest import _truncate
+from tests.fakes import FakeResolver
 
 NOW = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 DELIVERIES = 300
@@ -35,7 +36,8 @@ async def test_two_processes_workers_send_each_delivery_once(postgres_migrated):
     try:
         uows = [unit_of_work_factory(db, clock=lambda: NOW) for db in dbs]
         hook, _secret = await create_webhook(
-            uows[0], "crm", "https://hooks.example.com/in", ["SCORE_CHANGED"], None, True, NOW
+            *(uows[0], "crm", "https://hooks.example.com/in", ["SCORE_CHANGED"], None, True, NOW),
+            targets=webhook_targets((), FakeResolver()),
         )
         async with uows[0](write=True) as uow:
             for i in range(DELIVERIES):

@@ -15,11 +15,12 @@ from typing import Any, Protocol
 import pytest
 
 from api.adapters.graphql_client import HttpGraphQLClient
-from api.adapters.http_webhooks import HttpWebhookSender, HttpWebhookSenders
+from api.adapters.http_webhooks import HttpWebhookSender, HttpWebhookSenders, SystemResolver
 from persistence import unit_of_work as concrete
 from persistence.db import Database
 from persistence.job_leases import JobLeases
 from services import ports
+from tests.fakes import FakeResolver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +49,10 @@ def _fits(
 
 def _fits_leases(leases: JobLeases) -> ports.JobLeases:
     return leases
+
+
+def _fits_resolver(resolver: SystemResolver, fake: FakeResolver) -> tuple[ports.Resolver, ...]:
+    return resolver, fake
 
 
 def _members(protocol: type) -> Iterator[tuple[str, Any]]:
@@ -155,3 +160,8 @@ def repository_ports() -> dict[str, type]:
 
 
 _REPOSITORIES = repository_ports()
+
+
+def test_the_resolvers_have_every_member_of_their_port() -> None:
+    assert _mismatches(ports.Resolver, SystemResolver()) == []
+    assert _mismatches(ports.Resolver, FakeResolver()) == []
