@@ -43,6 +43,12 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class Gone(DomainError):
+    """The contact was erased (GDPR): it is kept for aggregates and takes no more writes."""
+
+    code = "GONE"
+
+
 class CursorExpired(DomainError):
     code = "CURSOR_EXPIRED"
 

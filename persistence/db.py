@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 
 from persistence.sqlite_inline import inline_creator
 
+log = logging.getLogger("segmento.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -46,6 +49,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free space (GDPR erasure).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -99,6 +104,25 @@ class Database:
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    async def reclaim(self, tables: Sequence[str]) -> None:
+        """After an erasure's commit: the old values leave the files where they linger.
+        SQLite (secure_delete zeroed the freed content) copies the WAL into the database and
+        truncates it; Postgres vacuums the tables, whose dead row versions kept the old
+        values (plain VACUUM: the space is freed for reuse, without VACUUM FULL's exclusive
+        lock). A failure is logged: the erasure itself is committed."""
+        try:
+            async with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy = result.scalar()
+                    if busy:
+                        log.warning("after an erasure, the WAL checkpoint was blocked by readers")
+                    return
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM " + ", ".join(f'"{t}"' for t in tables))
+        except Exception as error:  # the erasure is stored; only the wipe failed
+            log.warning("after an erasure, reclaiming the freed space failed: %s", error)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -21,7 +21,7 @@ from persistence.base import Seen
 from persistence.db import Database
 from persistence.event_log import EventLog
 from persistence.kpi_queries import KpiQueries
-from persistence.lifecycle_repositories import LifecycleRepository
+from persistence.lifecycle_repositories import ERASURE_TABLES, LifecycleRepository
 from persistence.list_repositories import ListRepository
 from persistence.repositories import (
     ApiKeyRepository,
@@ -214,6 +214,9 @@ class UnitOfWork:
         # Webhook deliveries are queued in the transaction of their events (durable).
         await self.webhooks.enqueue_for_events(events, self._clock())
         await self.conn.commit()
+        lifecycle = self.__dict__.get("lifecycle")  # made on first use (cached_property)
+        if lifecycle is not None and lifecycle.erasing:
+            await self.db.reclaim(ERASURE_TABLES)
         if self.webhooks.queued and self._on_webhooks_queued is not None:
             self._on_webhooks_queued()
         if events and self._publish is not None:
