@@ -49,6 +49,13 @@ class Gone(DomainError):
     code = "GONE"
 
 
+class Unavailable(DomainError):
+    """The database cannot take writes now (its file is gone, replaced or not writable, or
+    the disk is full); nothing of the request was stored."""
+
+    code = "UNAVAILABLE"
+
+
 class CursorExpired(DomainError):
     code = "CURSOR_EXPIRED"
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from persistence.sqlite_file import SqliteFile
 from persistence.sqlite_inline import inline_creator
 
 log = logging.getLogger("segmento.db")
@@ -64,6 +65,13 @@ def _alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the connection was closed")
 
 
+async def _sqlite_full(conn: Any) -> bool:
+    pages = {}
+    for name in ("page_count", "max_page_count", "freelist_count"):
+        pages[name] = (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+    return bool(pages["page_count"] >= pages["max_page_count"] and not pages["freelist_count"])
+
+
 class Database:
     """One engine and session factory; on SQLite, writers take turns in this process."""
 
@@ -77,8 +85,11 @@ class Database:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"echo": echo}
-        if path is not None:  # all 15 stay open (each keeps its page cache)
-            kwargs.update(async_creator=inline_creator(str(path)), pool_size=15, max_overflow=0)
+        self.file = SqliteFile(path) if path is not None else None
+        if self.file is not None:  # all 15 stay open (each keeps its page cache)
+            self.file.pin()
+            creator = inline_creator(self.file.connect)
+            kwargs.update(async_creator=creator, pool_size=15, max_overflow=0)
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=20)
             if statement_timeout_seconds is not None:
@@ -96,6 +107,9 @@ class Database:
         # Postgres answers from its own processes and frees connections quickly: there,
         # holding units back only spread the heavy work and slowed the short reads.
         self.busy_lane = asyncio.Semaphore(10) if path is not None else None
+        # Why the last write failed for want of storage (disk full…); cleared by a write
+        # that commits. /healthz answers 503 meanwhile.
+        self.write_fault: str | None = None
 
     @property
     def dialect(self) -> str:
@@ -104,6 +118,24 @@ class Database:
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    def file_problem(self) -> str | None:
+        """SQLite: why its file cannot take writes now (sqlite_file.py); else None."""
+        return self.file.problem() if self.file is not None else None
+
+    async def health(self) -> str | None:
+        """Why the database cannot serve reads and writes now, or None when it can: its
+        file (gone, replaced, not writable, disk full), a full database (SQLite's
+        max_page_count reached), the last write's failure for want of storage, or no answer
+        to a query."""
+        problem = self.file_problem()
+        if problem is not None:
+            return problem
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            if self.is_sqlite and await _sqlite_full(conn):
+                return "the database is full (max_page_count reached, no free pages)"
+        return self.write_fault
 
     async def reclaim(self, tables: Sequence[str]) -> None:
         """After an erasure's commit: the old values leave the files where they linger.
