@@ -173,3 +173,33 @@ async def test_an_erased_contact_refuses_writes_and_is_left_out_everywhere(
     fake = await gql(client, CREATE, {"input": {"email": f"erased-{cid}@erased.invalid"}},
                      key=write_key)  # fmt: skip
     assert fake.codes == ["BAD_USER_INPUT"]
+
+
+async def test_a_tier_policy_change_leaves_an_erased_contact_where_it_stood(
+    client, write_key, admin_key, clock, uows
+):
+    from tests.api.test_tiers import UPDATE, policy_input
+
+    ids = []
+    for email in ("live@x.it", "gone@x.it"):
+        ids.append(await create(client, write_key, email, source="WEB"))
+        await record(client, write_key, clock, email, "EMAIL_OPEN", f"{email}-1")
+    (await gql(client, ERASE, {"id": ids[1]}, key=admin_key)).ok()
+    async with uows() as uow:
+        before = await uow.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM tier_change")
+        last = before.scalar()
+    lenient = policy_input(tiers=[{"name": "Tier 1", "minIndex": 0},
+                                  {"name": "Tier 2", "minIndex": 10},
+                                  {"name": "Tier 2+", "minIndex": 70}])  # fmt: skip
+
+    (await gql(client, UPDATE, {"input": lenient}, key=admin_key)).ok()
+
+    card = "query($id: ID!) { contact(id: $id) { tier } }"
+    tiers = [(await gql(client, card, {"id": i}, key=admin_key)).ok()["contact"]["tier"]
+             for i in ids]  # fmt: skip
+    assert tiers == ["Tier 2", "Tier 1"]
+    async with uows() as uow:
+        moved = await uow.conn.exec_driver_sql(
+            f"SELECT contact_id FROM tier_change WHERE id > {last}"
+        )
+        assert {r[0] for r in moved.all()} == {int(ids[0])}
