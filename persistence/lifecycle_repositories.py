@@ -131,8 +131,8 @@ class LifecycleRepository(Repository):
         if blind:
             email = event_t.c.payload["contact"]["email"].as_string()
             found = select(event_t.c.contact_id, email).where(event_t.c.contact_id.in_(blind))
-            pairs = {tuple(r) for r in await self._rows(found.distinct())}
-            people += [Person(cid, address) for cid, address in sorted(pairs) if address]
+            pairs = {(r[0], r[1]) for r in map(tuple, await self._rows(found.distinct())) if r[1]}
+            people += [Person(cid, address) for cid, address in sorted(pairs)]
         return people
 
     async def forget_aliases(self, contact_id: int) -> None:

@@ -203,3 +203,24 @@ async def test_a_tier_policy_change_leaves_an_erased_contact_where_it_stood(
             f"SELECT contact_id FROM tier_change WHERE id > {last}"
         )
         assert {r[0] for r in moved.all()} == {int(ids[0])}
+
+
+async def test_an_alias_from_before_aliases_remembered_anyone_is_erased_by_its_events_email(
+    client, write_key, admin_key, clock, uows
+):
+    hook = {"name": "crm", "url": "https://hooks.example.com/in", "eventTypes": ["SCORE_CHANGED"]}
+    (await gql(client, HOOK, {"input": hook}, key=admin_key)).ok()
+    kept = await create(client, write_key, KEPT)
+    duplicate = await create(
+        client, write_key, DUPLICATE, consent={"emailMarketing": True, "profiling": True}
+    )
+    await record(client, write_key, clock, DUPLICATE, "DEMO_REQUEST", "d1")
+    (await gql(client, MERGE, {"keep": kept, "ids": [duplicate]}, key=write_key)).ok()
+    async with uows(write=True) as uow:  # as migration 0009 left the aliases made before it
+        await uow.conn.exec_driver_sql("UPDATE contact_alias SET email = NULL")
+        await uow.conn.commit()
+    assert any(t.startswith("webhook_delivery.body") for t in await traces(uows, [DUPLICATE]))
+
+    (await gql(client, ERASE, {"id": kept}, key=admin_key)).ok()
+
+    assert await traces(uows, [DUPLICATE, KEPT]) == []
