@@ -99,11 +99,16 @@ def create_app(
         return await auth.authenticate(uows, token, view.key_cache) if token else None
 
     async def healthz(_request: Request) -> JSONResponse:
+        """200 only when the database answers and can take writes (persistence/db.py)."""
         try:
-            await asyncio.wait_for(db.ping(), timeout=5)
+            problem = await asyncio.wait_for(db.health(), timeout=5)
         except Exception as error:  # the probe reports any database failure
             log.warning("health check failed: %s", error)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        if problem is not None:
+            log.warning("health check failed: %s", problem)
+            body = {"status": "error", "database": "unavailable", "reason": problem}
+            return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "ok", "database": db.dialect})
 
     @contextlib.asynccontextmanager

@@ -292,6 +292,11 @@ def _add_csv_commands(sub: Any) -> None:
     exp.add_argument("--filter", help="a ContactFilter as JSON, as the contacts query takes it")
     exp.add_argument("--list", type=int, help="only the members of this list (by id)")
     exp.add_argument("--out", help="file to write (default: standard output)")
+    exp.add_argument(
+        "--raw",
+        action="store_true",
+        help="write cells as stored: no ' before cells a spreadsheet would run as formulas",
+    )
     exp.set_defaults(run=cmd_export)
 
 
@@ -385,7 +390,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     async def run(out: Any) -> int:
         try:
             now = system_clock()
-            total, pieces = await csv_io.export_selection(uows, args.list, where, now)
+            total, pieces = await csv_io.export_selection(uows, args.list, where, now, raw=args.raw)
             bar = ProgressBar(total)
             async for done, piece in aenumerate(pieces):
                 out.write(piece)

@@ -1,5 +1,6 @@
-"""GET /export/contacts.csv?filter=<ContactFilter JSON>&list=<list id>: the matching contacts
-(members of the list, if given) as CSV, streamed.
+"""GET /export/contacts.csv?filter=<ContactFilter JSON>&list=<list id>&raw=true: the matching
+contacts (members of the list, if given) as CSV, streamed; cells a spreadsheet would run as
+formulas are neutralised unless `raw=true` (domain/csv_rows.py).
 
 The filter is the JSON a client sends as the `filter` variable of `contacts` (camelCase,
 `and`/`or`/`not`), checked against the GraphQL input type, so both accept exactly the same
@@ -72,7 +73,10 @@ def export_endpoint(view: SegmentoGraphQL) -> Callable[[Request], Awaitable[Resp
             where = parse_filter(request.query_params.get("filter"), view.schema)
             raw_list = request.query_params.get("list")
             list_id = parse_id(raw_list, "list", "list") if raw_list is not None else None
-            _, chunks = await csv_io.export_selection(view.uows, list_id, where, view.clock())
+            raw = _flag(request.query_params.get("raw"), "raw")
+            _, chunks = await csv_io.export_selection(
+                view.uows, list_id, where, view.clock(), raw=raw
+            )
         except DomainError as error:
             status = {"FORBIDDEN": 403, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error.code, error.message, field=error.field)
@@ -86,6 +90,14 @@ def export_endpoint(view: SegmentoGraphQL) -> Callable[[Request], Awaitable[Resp
         )
 
     return export_contacts_csv
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value.lower() in ("false", "0", ""):
+        return False
+    if value.lower() in ("true", "1"):
+        return True
+    raise InvalidInput(f"{name} must be true or false, got {value!r}", field=name)
 
 
 def _error(

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any, NamedTuple
 
-from domain.errors import InvalidInput
+from domain.errors import Gone, InvalidInput, NotFound
 
 
 class ContactType(StrEnum):
@@ -56,9 +56,43 @@ _WEBSITE_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 MAX_TEXT = 200
 
 
+# An erased contact's email is `erased-<id>@erased.invalid` (`.invalid` is reserved, RFC
+# 2606, and refused as input): what marks it erased, in Python and in SQL alike.
+ERASED_DOMAIN = "erased.invalid"
+ERASED_SUFFIX = "@" + ERASED_DOMAIN
+
+
+def is_erased(email: str) -> bool:
+    return email.endswith(ERASED_SUFFIX)
+
+
+def gone(contact_id: int, field: str = "contactId") -> Gone:
+    return Gone(
+        f"contact {contact_id} was erased (GDPR): it takes no more writes, and is kept only "
+        "for the aggregates",
+        field=field,
+    )
+
+
+def require_writable(contact: Contact | None, contact_id: int, field: str) -> Contact:
+    """The contact a write names: NOT_FOUND if there is none, GONE if it was erased."""
+    if contact is None:
+        raise NotFound(f"no contact with id {contact_id}", field=field)
+    if is_erased(contact.email):
+        raise gone(contact_id, field)
+    return contact
+
+
 def normalise_email(raw: str, field_name: str = "email") -> str:
-    """Trim and lower-case; refuse anything that is not a plausible address."""
+    """Trim and lower-case; refuse anything that is not a plausible address, and the
+    domain reserved for erased contacts."""
     email = raw.strip().lower()
+    if is_erased(email):
+        raise InvalidInput(
+            f"{raw!r} is not a valid email address: the domain {ERASED_DOMAIN} is reserved "
+            "for erased contacts",
+            field=field_name,
+        )
     local, _, _domain = email.partition("@")
     if (
         len(email) > 254

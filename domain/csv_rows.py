@@ -3,6 +3,12 @@ validation as the API), and contacts written as CSV text. Pure: lines in, values
 
 Lines are numbered as a text editor shows them (the header is usually line 1); a row whose
 quoted cell spans several lines is reported by its first line.
+
+Exported cells are safe to open in a spreadsheet (OWASP "CSV injection"): a text cell that
+starts with `=`, `+`, `-`, `@`, tab or carriage return — after any single quotes — gets one
+more `'` in front, so a spreadsheet shows it as text instead of running it as a formula.
+Import takes exactly one such quote off again (only from a cell that, past its quotes,
+starts with one of those characters), so an export imports back to the stored values.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ _ENUMS: dict[str, type[Enum]] = {
     "source": Source,
     "funnel_stage": FunnelStage,
 }
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+_RISKY = frozenset((*FORMULA_STARTS, _QUOTE))
 _TRUE = frozenset({"true", "yes", "y", "1", "si", "sì"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -203,6 +212,7 @@ def parse_row(header: Header, line: int, cells: Sequence[str]) -> ParsedRow:
     for column, field, cell in zip(header.columns, header.fields, cells, strict=True):
         if field is None or not cell.strip():
             continue
+        cell = unneutralised(cell)
         try:
             if field == "company":
                 company = clean_text(cell, "company")
@@ -327,15 +337,35 @@ _FORMAT: dict[str, Callable[[Any], str]] = {
 _FORMATTED = [(i, _FORMAT[c]) for i, c in enumerate(EXPORT_COLUMNS) if c in _FORMAT]
 
 
-def csv_text(rows: Iterable[Sequence[Any]]) -> str:
-    """Rows of EXPORT_COLUMNS values as CSV text (RFC 4180: CRLF, quotes where needed)."""
+def _formula_like(text: str) -> bool:
+    """Starts, past any single quotes, with a character a spreadsheet reads as a formula."""
+    return text.lstrip(_QUOTE).startswith(FORMULA_STARTS)
+
+
+def neutralised(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, with one `'` in front."""
+    if isinstance(value, str) and value[:1] in _RISKY and _formula_like(value):
+        return _QUOTE + value
+    return value
+
+
+def unneutralised(cell: str) -> str:
+    """An exported cell back to the stored value: one `'` off a neutralised cell."""
+    if cell.startswith(_QUOTE) and _formula_like(cell):
+        return cell[1:]
+    return cell
+
+
+def csv_text(rows: Iterable[Sequence[Any]], *, raw: bool = False) -> str:
+    """Rows of EXPORT_COLUMNS values as CSV text (RFC 4180: CRLF, quotes where needed), each
+    formula-like text cell neutralised unless `raw` (see the module docstring)."""
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
         cells = list(row)
         for index, format_cell in _FORMATTED:
             cells[index] = format_cell(cells[index])
-        writer.writerow(cells)
+        writer.writerow(cells if raw else [neutralised(cell) for cell in cells])
     return out.getvalue()
 
 

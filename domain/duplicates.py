@@ -16,9 +16,10 @@ from collections.abc import Callable, Generator, Hashable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
+from domain.contacts import is_erased
+
 SAME_EMAIL, SAME_PHONE, SAME_NAME_AT_COMPANY = 1.0, 0.95, 0.9
 MAX_FUZZY_BLOCK = 200  # larger fuzzy blocks (a freemail domain) are skipped, not compared
-ERASED_DOMAIN = "erased.invalid"
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def candidates_in_steps(
     blocks: dict[Hashable, _Keys | list[_Keys]] = {}
     fuzzy: set[Hashable] = set()
     for n, person in enumerate(people, 1):
-        if person.email.endswith("@" + ERASED_DOMAIN):
+        if is_erased(person.email):
             continue
         keyed = _keys(person)
         for key, is_fuzzy in _blocks(person, keyed):

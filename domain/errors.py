@@ -43,6 +43,19 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class Gone(DomainError):
+    """The contact was erased (GDPR): it is kept for aggregates and takes no more writes."""
+
+    code = "GONE"
+
+
+class Unavailable(DomainError):
+    """The database cannot take writes now (its file is gone, replaced or not writable, or
+    the disk is full); nothing of the request was stored."""
+
+    code = "UNAVAILABLE"
+
+
 class CursorExpired(DomainError):
     code = "CURSOR_EXPIRED"
 

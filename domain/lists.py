@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.contacts import ContactView
+from domain.contacts import ContactView, is_erased
 from domain.errors import InvalidInput
 from domain.filters import ContactFilter, Now, Predicate, predicate, validate_filter
 
@@ -83,6 +83,9 @@ class Membership:
         )
 
     def lists_of(self, view: ContactView) -> set[int]:
+        """The dynamic lists whose filter selects the contact; none for an erased one."""
+        if is_erased(view.email):
+            return set()
         return {list_id for list_id, test in self.tests.items() if test(view)}
 
     def changes(self, view: ContactView, before: set[int]) -> tuple[set[int], set[int]]:

@@ -21,7 +21,7 @@ from domain.automations import (
 from domain.codec import filter_from_dict, filter_to_dict
 from domain.filters import ContactFilter
 from persistence.base import Repository
-from persistence.filters_sql import contact_t
+from persistence.filters_sql import contact_t, not_erased
 from persistence.tables import metadata
 
 automation_t: Table = metadata.tables["automation"]
@@ -127,7 +127,8 @@ class AutomationRepository(Repository):
 
     async def inactive(self, automation_id: int, since: datetime, limit: int) -> list[int]:
         """Contacts with no activity since `since` that this automation has not run for
-        since their last activity (each inactivity spell triggers once)."""
+        since their last activity (each inactivity spell triggers once); never an erased
+        one (an automation would write to it)."""
         activity = func.coalesce(contact_t.c.last_activity_at, contact_t.c.created_at)
         ran = exists(
             select(1).where(
@@ -138,7 +139,7 @@ class AutomationRepository(Repository):
         )
         stmt = (
             select(contact_t.c.id)
-            .where(and_(activity < since, not_(ran)))
+            .where(and_(activity < since, not_(ran), not_erased()))
             .order_by(contact_t.c.id)
             .limit(limit)
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from persistence.sqlite_file import SqliteFile
 from persistence.sqlite_inline import inline_creator
 
+log = logging.getLogger("segmento.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -46,6 +50,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free space (GDPR erasure).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -57,6 +63,13 @@ def _alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     driver = getattr(dbapi_connection, "_connection", None)
     if driver is not None and driver.is_closed():
         raise DisconnectionError("the connection was closed")
+
+
+async def _sqlite_full(conn: Any) -> bool:
+    pages = {}
+    for name in ("page_count", "max_page_count", "freelist_count"):
+        pages[name] = (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+    return bool(pages["page_count"] >= pages["max_page_count"] and not pages["freelist_count"])
 
 
 class Database:
@@ -72,8 +85,11 @@ class Database:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"echo": echo}
-        if path is not None:  # all 15 stay open (each keeps its page cache)
-            kwargs.update(async_creator=inline_creator(str(path)), pool_size=15, max_overflow=0)
+        self.file = SqliteFile(path) if path is not None else None
+        if self.file is not None:  # all 15 stay open (each keeps its page cache)
+            self.file.pin()
+            creator = inline_creator(self.file.connect)
+            kwargs.update(async_creator=creator, pool_size=15, max_overflow=0)
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=20)
             if statement_timeout_seconds is not None:
@@ -91,6 +107,9 @@ class Database:
         # Postgres answers from its own processes and frees connections quickly: there,
         # holding units back only spread the heavy work and slowed the short reads.
         self.busy_lane = asyncio.Semaphore(10) if path is not None else None
+        # Why the last write failed for want of storage (disk full…); cleared by a write
+        # that commits. /healthz answers 503 meanwhile.
+        self.write_fault: str | None = None
 
     @property
     def dialect(self) -> str:
@@ -99,6 +118,43 @@ class Database:
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    def file_problem(self) -> str | None:
+        """SQLite: why its file cannot take writes now (sqlite_file.py); else None."""
+        return self.file.problem() if self.file is not None else None
+
+    async def health(self) -> str | None:
+        """Why the database cannot serve reads and writes now, or None when it can: its
+        file (gone, replaced, not writable, disk full), a full database (SQLite's
+        max_page_count reached), the last write's failure for want of storage, or no answer
+        to a query."""
+        problem = self.file_problem()
+        if problem is not None:
+            return problem
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            if self.is_sqlite and await _sqlite_full(conn):
+                return "the database is full (max_page_count reached, no free pages)"
+        return self.write_fault
+
+    async def reclaim(self, tables: Sequence[str]) -> None:
+        """After an erasure's commit: the old values leave the files where they linger.
+        SQLite (secure_delete zeroed the freed content) copies the WAL into the database and
+        truncates it; Postgres vacuums the tables, whose dead row versions kept the old
+        values (plain VACUUM: the space is freed for reuse, without VACUUM FULL's exclusive
+        lock). A failure is logged: the erasure itself is committed."""
+        try:
+            async with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy = result.scalar()
+                    if busy:
+                        log.warning("after an erasure, the WAL checkpoint was blocked by readers")
+                    return
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM " + ", ".join(f'"{t}"' for t in tables))
+        except Exception as error:  # the erasure is stored; only the wipe failed
+            log.warning("after an erasure, reclaiming the freed space failed: %s", error)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

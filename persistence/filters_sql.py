@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.contacts import ERASED_SUFFIX
 from domain.filters import IN_FIELDS, ContactFilter
 from persistence.tables import metadata
 
@@ -21,6 +22,15 @@ tag_t: Table = metadata.tables["tag"]
 contact_tag_t: Table = metadata.tables["contact_tag"]
 
 Expr = ColumnElement[bool]
+
+
+def erased_contact() -> Expr:
+    """The contact was erased (GDPR; domain.contacts.is_erased)."""
+    return contact_t.c.email.endswith(ERASED_SUFFIX, autoescape=True)
+
+
+def not_erased() -> Expr:
+    return not_(erased_contact())
 
 
 def _has_tags(codes: tuple[str, ...]) -> Expr:

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from domain.kpis import KpiCounts, Window
 from persistence.base import Repository
+from persistence.filters_sql import not_erased
 from persistence.list_repositories import stored_members
 from persistence.tables import metadata
 
@@ -21,13 +22,14 @@ tier_change_t: Table = metadata.tables["tier_change"]
 class KpiQueries(Repository):
     async def by_column(self, column: str, window: Window) -> dict[str | None, KpiCounts]:
         """Counts per value of a contact column (tier, segment), for contacts created
-        before the window ends."""
+        before the window ends (erased contacts count nowhere)."""
         key = contact_t.c[column]
-        return await self._counts([key], contact_t.c.created_at < window.end, window)
+        condition = and_(contact_t.c.created_at < window.end, not_erased())
+        return await self._counts([key], condition, window)
 
     async def within(self, list_id: int, window: Window) -> KpiCounts:
         """Counts for the members of a list."""
-        condition = and_(stored_members(list_id), contact_t.c.created_at < window.end)
+        condition = and_(stored_members(list_id), contact_t.c.created_at < window.end, not_erased())
         found = await self._counts([], condition, window)
         return found.get(None, KpiCounts())
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import String, Table, cast, delete, func, insert, literal, select, update
 
+from domain.contacts import Contact
 from domain.duplicates import Person
 from persistence.base import Repository
 from persistence.tables import metadata
@@ -27,11 +28,21 @@ run_t: Table = metadata.tables["automation_run"]
 delivery_t: Table = metadata.tables["webhook_delivery"]
 alias_t: Table = metadata.tables["contact_alias"]
 erasure_t: Table = metadata.tables["erasure_log"]
+attempt_t: Table = metadata.tables["webhook_attempt"]
+IDENTITY = ("email", "first_name", "last_name", "phone")
+# What an erasure rewrites: where dead row versions keep the old values (Postgres VACUUM).
+ERASURE_TABLES = (
+    "contact", "interaction", "score_entry", "event", "webhook_delivery", "webhook_attempt",
+    "automation_run", "tier_change", "contact_alias",
+)  # fmt: skip
 
 Scrub = Callable[[Any], Any]
 
 
 class LifecycleRepository(Repository):
+    # Set by an erasure: the unit of work wipes the freed bytes after its commit (db.py).
+    erasing = False
+
     async def alias_of(self, contact_id: int) -> int | None:
         """The contact a merged id now resolves to (None if the id was never merged)."""
         stmt = select(alias_t.c.kept_id).where(alias_t.c.merged_id == contact_id)
@@ -94,13 +105,40 @@ class LifecycleRepository(Repository):
         stmt = select(func.coalesce(func.sum(entry_t.c.points), 0))
         return int(await self._scalar(stmt.where(entry_t.c.contact_id == contact_id)))
 
-    async def add_aliases(self, merged: Sequence[int], keep: int, now: datetime) -> None:
-        """Aliases of the merged contacts follow them to `keep`; each merged id gets one."""
-        stmt = update(alias_t).where(alias_t.c.kept_id.in_(list(merged)))
+    async def add_aliases(self, merged: Sequence[Contact], keep: int, now: datetime) -> None:
+        """Aliases of the merged contacts follow them to `keep`; each merged id gets one,
+        which remembers who it was (for the erasure of `keep`)."""
+        ids = [m.id for m in merged]
+        stmt = update(alias_t).where(alias_t.c.kept_id.in_(ids))
         await self.conn.execute(stmt.values(kept_id=keep))
-        await self.conn.execute(delete(alias_t).where(alias_t.c.merged_id.in_(list(merged))))
-        rows = [{"merged_id": m, "kept_id": keep, "merged_at": now} for m in merged]
+        await self.conn.execute(delete(alias_t).where(alias_t.c.merged_id.in_(ids)))
+        rows = [
+            {"merged_id": m.id, "kept_id": keep, "merged_at": now,
+             **{name: getattr(m, name) for name in IDENTITY}}
+            for m in merged
+        ]  # fmt: skip
         await self.conn.execute(insert(alias_t), rows)
+
+    async def merged_people(self, contact_id: int) -> list[Person]:
+        """Who was merged into the contact, as the aliases remember them; for an alias made
+        before they did, the email its events' snapshots carry."""
+        a = alias_t.c
+        stmt = select(a.merged_id, a.email, a.first_name, a.last_name, a.phone)
+        people = [
+            Person(*tuple(row)) for row in await self._rows(stmt.where(a.kept_id == contact_id))
+        ]
+        blind = [p.id for p in people if not p.email]
+        if blind:
+            email = event_t.c.payload["contact"]["email"].as_string()
+            found = select(event_t.c.contact_id, email).where(event_t.c.contact_id.in_(blind))
+            pairs = {(r[0], r[1]) for r in map(tuple, await self._rows(found.distinct())) if r[1]}
+            people += [Person(cid, address) for cid, address in sorted(pairs)]
+        return people
+
+    async def forget_aliases(self, contact_id: int) -> None:
+        """The aliases to the contact keep their ids but forget who was merged."""
+        stmt = update(alias_t).where(alias_t.c.kept_id == contact_id)
+        await self.conn.execute(stmt.values(dict.fromkeys(IDENTITY)))
 
     async def delete_contacts(self, ids: Sequence[int]) -> None:
         await self.conn.execute(delete(contact_t).where(contact_t.c.id.in_(list(ids))))
@@ -150,19 +188,23 @@ class LifecycleRepository(Repository):
         }
 
     async def scrub_rows(
-        self, contact_id: int, columns: Mapping[str, Sequence[str]], scrub: Scrub
-    ) -> None:
-        """Rewrites the named columns of every row of the contact in each named table with
-        `scrub(value)` (JSON columns as their Python value, text as text)."""
+        self, ids: Sequence[int], columns: Mapping[str, Sequence[str]], scrub: Scrub
+    ) -> set[str]:
+        """Rewrites the named columns of every row of the contacts `ids` in each named table
+        with `scrub(value)` (JSON columns as their Python value, text as text); webhook
+        attempts belong to their delivery's contact. Returns the tables it changed."""
+        changed_tables: set[str] = set()
         for name, cols in columns.items():
             table = metadata.tables[name]
             key = next(iter(table.primary_key.columns))
-            stmt = select(key, *(table.c[c] for c in cols)).where(table.c.contact_id == contact_id)
+            stmt = select(key, *(table.c[c] for c in cols)).where(_owned_by(table, ids))
             for row in await self._rows(stmt):
                 values = {c: scrub(row._mapping[c]) for c in cols}
                 changed = {c: v for c, v in values.items() if v != row._mapping[c]}
                 if changed:
                     await self.conn.execute(update(table).where(key == row[0]).values(**changed))
+                    changed_tables.add(name)
+        return changed_tables
 
     async def forget_interactions(self, contact_id: int) -> None:
         """Free-form properties go, and idempotency keys (which may embed an address)
@@ -184,7 +226,15 @@ class LifecycleRepository(Repository):
     async def log_erasure(self, contact_id: int, key_id: int | None, now: datetime) -> None:
         values = {"contact_id": contact_id, "erased_at": now, "by_key_id": key_id}
         await self.conn.execute(insert(erasure_t).values(values))
+        self.erasing = True
 
     async def erased(self, contact_id: int) -> bool:
         stmt = select(func.count()).select_from(erasure_t)
         return bool(await self._scalar(stmt.where(erasure_t.c.contact_id == contact_id)))
+
+
+def _owned_by(table: Table, ids: Sequence[int]) -> Any:
+    if table is attempt_t:
+        deliveries = select(delivery_t.c.id).where(delivery_t.c.contact_id.in_(list(ids)))
+        return attempt_t.c.delivery_id.in_(deliveries)
+    return table.c.contact_id.in_(list(ids))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     insert,
     literal,
     not_,
+    or_,
     select,
     update,
 )
@@ -26,7 +27,7 @@ from domain.filters import ContactFilter
 from domain.lists import ContactList, ListKind
 from persistence.base import Repository, fetch_plain
 from persistence.direct import Direct, one_of
-from persistence.filters_sql import compile_filter, contact_t
+from persistence.filters_sql import compile_filter, contact_t, erased_contact, not_erased
 from persistence.tables import metadata
 from persistence.types import UtcDateTime
 
@@ -179,8 +180,8 @@ class ListRepository(Repository):
         stored = exists(
             select(1).where(member_t.c.list_id == lst.id, member_t.c.contact_id == contact_t.c.id)
         )
-        entering = select(contact_t.c.id).where(selects, not_(stored))
-        leaving = select(contact_t.c.id).where(stored, not_(selects))
+        entering = select(contact_t.c.id).where(selects, not_erased(), not_(stored))
+        leaving = select(contact_t.c.id).where(stored, or_(not_(selects), erased_contact()))
         entered = [r.id for r in await self._rows(entering.order_by(contact_t.c.id).limit(limit))]
         left = [r.id for r in await self._rows(leaving.order_by(contact_t.c.id).limit(limit))]
         return entered, left
@@ -190,6 +191,6 @@ class ListRepository(Repository):
         assert lst.filter is not None
         chosen = select(
             literal(lst.id).label("list_id"), contact_t.c.id, literal(now, UtcDateTime)
-        ).where(compile_filter(lst.filter, now))
+        ).where(compile_filter(lst.filter, now), not_erased())
         stmt = insert(member_t).from_select(["list_id", "contact_id", "added_at"], chosen)
         await self.conn.execute(stmt)

@@ -52,7 +52,15 @@ from persistence.base import (
     plain,
 )
 from persistence.direct import ByIds, Direct, one_of
-from persistence.filters_sql import company_t, compile_filter, contact_t, contact_tag_t, tag_t
+from persistence.filters_sql import (
+    company_t,
+    compile_filter,
+    contact_t,
+    contact_tag_t,
+    erased_contact,
+    not_erased,
+    tag_t,
+)
 from persistence.keyset import SortKey, build_page, paginate_statement
 from persistence.list_repositories import stored_members
 from persistence.tables import metadata
@@ -433,6 +441,7 @@ class ContactRepository(Repository):
             contact_t.outerjoin(company_t, company_t.c.id == contact_t.c.company_id)
         )
         for condition in (
+            not_erased(),
             compile_filter(where, now) if where else None,
             stored_members(within) if within is not None else None,
         ):
@@ -492,6 +501,11 @@ class ContactRepository(Repository):
         else:
             rows = await SCORES_BY_ID.rows(self.conn, {"ids": wanted})
         return {r[0]: r[1] for r in rows}
+
+    async def erased_among(self, ids: Iterable[int]) -> set[int]:
+        """Which of these contacts were erased (GDPR)."""
+        stmt = select(contact_t.c.id).where(contact_t.c.id.in_(list(ids)), erased_contact())
+        return {r.id for r in await self._rows(stmt)}
 
     async def ids_unplaced(self, limit: int) -> list[int]:
         """Contacts with no tier yet (created before tiers existed)."""
@@ -577,7 +591,7 @@ class ContactRepository(Repository):
         except TypeError:  # a cursor value that cannot be a key
             cache_key, built = None, None
         if built is None:
-            select_ = base()
+            select_ = base().where(not_erased())  # erased contacts are listed nowhere
             if where is not None:
                 select_ = select_.where(compile_filter(where, now))
             if within is not None:
@@ -601,6 +615,7 @@ class ContactRepository(Repository):
         """Contacts grouped by the named columns: values, count and average score."""
         keys = [contact_t.c[name] for name in by]
         stmt = select(*keys, func.count(), func.avg(contact_t.c.score)).group_by(*keys)
+        stmt = stmt.where(not_erased())
         if where is not None:
             stmt = stmt.where(compile_filter(where, now))
         stmt = stmt.order_by(func.count().desc(), *(k.asc().nulls_last() for k in keys))
@@ -613,7 +628,7 @@ class ContactRepository(Repository):
     async def count(
         self, where: ContactFilter | None, now: datetime, within: int | None = None
     ) -> int:
-        stmt = select(func.count()).select_from(contact_t)
+        stmt = select(func.count()).select_from(contact_t).where(not_erased())
         if where is not None:
             stmt = stmt.where(compile_filter(where, now))
         if within is not None:

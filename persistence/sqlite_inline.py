@@ -181,8 +181,8 @@ class InlineCursor:
 
 
 class InlineConnection:
-    def __init__(self, path: str) -> None:
-        self._conn: sqlite3.Connection | None = sqlite3.connect(path, check_same_thread=False)
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._conn: sqlite3.Connection | None = connect()
         self._conn.set_progress_handler(self._progress, PROGRESS_STEPS)
         self.offload = False  # a read transaction: long statements may move off the loop
         self.moved = False  # the last inline statement was stopped to move off the loop
@@ -262,8 +262,8 @@ class InlineConnection:
             self._conn = None
 
 
-def inline_creator(path: str) -> Any:
+def inline_creator(connect: Callable[[], sqlite3.Connection]) -> Any:
     async def create() -> InlineConnection:
-        return InlineConnection(path)
+        return InlineConnection(connect)
 
     return create

@@ -366,13 +366,20 @@ class WebhookAttemptRow(SQLModel, table=True):
 
 
 class ContactAliasRow(SQLModel, table=True):
-    """A contact merged into another: its id keeps resolving to the kept contact."""
+    """A contact merged into another: its id keeps resolving to the kept contact, and the
+    merged contact's identifying values are kept for its erasure."""
 
     __tablename__ = "contact_alias"
 
     merged_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     kept_id: int = Field(foreign_key="contact.id", ondelete="CASCADE", index=True)
     merged_at: datetime = _at()
+    # Who was merged (the merged row is gone): what erasing the kept contact scrubs from the
+    # merged contact's events and deliveries; blanked by that erasure.
+    email: str | None = Field(default=None, max_length=254)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
 
 
 class ErasureLogRow(SQLModel, table=True):

@@ -52,7 +52,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from domain.scoring import LedgerReason
 from domain.segments import SegmentScheme
 from domain.tiers import CRITERIA, TierBand, TierPolicy
-from persistence.filters_sql import compile_filter
+from persistence.filters_sql import compile_filter, not_erased
 from persistence.tables import metadata
 
 contact_t: Table = metadata.tables["contact"]
@@ -253,7 +253,7 @@ def placement_query(policy: TierPolicy, scheme: SegmentScheme, now: datetime) ->
             segment.label("segment"),
         )
         .select_from(contact_t.join(scored, scored.c.cid == contact_t.c.id))
-        .where(contact_t.c.id.between(lo, hi))
+        .where(contact_t.c.id.between(lo, hi), not_erased())  # erased: frozen where they stood
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import Changes
-from domain.errors import Timeout, WriteConflict
+from domain.errors import Timeout, Unavailable, WriteConflict
 from domain.events import Event
 from persistence import request_share
 from persistence.automation_repositories import AutomationRepository
@@ -21,7 +21,7 @@ from persistence.base import Seen
 from persistence.db import Database
 from persistence.event_log import EventLog
 from persistence.kpi_queries import KpiQueries
-from persistence.lifecycle_repositories import LifecycleRepository
+from persistence.lifecycle_repositories import ERASURE_TABLES, LifecycleRepository
 from persistence.list_repositories import ListRepository
 from persistence.repositories import (
     ApiKeyRepository,
@@ -80,8 +80,10 @@ class UnitOfWork:
             if not self.write:
                 await self._take_share()
             self.conn = await self.db.engine.connect()
-        except BaseException:
+        except BaseException as error:
             self._release()
+            if isinstance(error, DBAPIError) and (problem := self.db.file_problem()):
+                raise Unavailable(f"the database cannot be used: {problem}") from error
             raise
         if self.db.is_sqlite:  # a read that runs long moves off the loop (sqlite_inline.py)
             driver = (await self.conn.get_raw_connection()).driver_connection
@@ -178,6 +180,9 @@ class UnitOfWork:
                 request_share.unhold(self._holding)
                 self._holding = None
             self._release()
+        if isinstance(exc, DBAPIError) and (fault := _storage_fault(exc)) is not None:
+            self.db.write_fault = fault
+            raise Unavailable(f"nothing was stored: {fault}") from exc
         _raise_domain_error(exc)
 
     async def _take_share(self) -> None:
@@ -213,7 +218,13 @@ class UnitOfWork:
         events = await self.events.flush()
         # Webhook deliveries are queued in the transaction of their events (durable).
         await self.webhooks.enqueue_for_events(events, self._clock())
+        if (problem := self.db.file_problem()) is not None:
+            raise Unavailable(f"nothing was stored: {problem}")
         await self.conn.commit()
+        self.db.write_fault = None
+        lifecycle = self.__dict__.get("lifecycle")  # made on first use (cached_property)
+        if lifecycle is not None and lifecycle.erasing:
+            await self.db.reclaim(ERASURE_TABLES)
         if self.webhooks.queued and self._on_webhooks_queued is not None:
             self._on_webhooks_queued()
         if events and self._publish is not None:
@@ -317,6 +328,31 @@ class SharedUnitOfWork(UnitOfWork):
 
     async def commit(self) -> None:
         raise RuntimeError("a shared read unit of work does not write: use uows(write=True)")
+
+
+_SQLITE_STORAGE = {
+    "SQLITE_FULL": "the database or its disk is full",
+    "SQLITE_READONLY": "the database file is not writable",
+    "SQLITE_IOERR": "the database file cannot be written (I/O error)",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+}
+
+
+def _storage_fault(exc: DBAPIError) -> str | None:
+    """What went wrong when a write failed for want of storage, or None for other failures:
+    SQLite's full, read-only, I/O and cannot-open errors; Postgres's class 53 (disk full,
+    out of memory…) and 58 (I/O error)."""
+    name = getattr(exc.orig, "sqlite_errorname", None)
+    if isinstance(name, str):
+        for prefix, fault in _SQLITE_STORAGE.items():
+            if name.startswith(prefix):
+                return fault
+        return None
+    cause = getattr(exc.orig, "__cause__", None)
+    state = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    if isinstance(state, str) and state[:2] in ("53", "58"):
+        return f"the database server cannot store more ({state}: {exc.orig})"
+    return None
 
 
 def _timed_out(exc: DBAPIError) -> bool:

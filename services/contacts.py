@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.contacts import Contact, clean_contact_fields, normalise_email
+from domain.contacts import Contact, clean_contact_fields, normalise_email, require_writable
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, check_batch
 from domain.filters import ContactFilter, validate_filter
 from domain.lists import ContactList
@@ -113,9 +113,7 @@ async def update_contact(
 ) -> Contact:
     cleaned = clean_contact_fields(values)
     async with uows(write=True) as uow:
-        current = await uow.contacts.get(contact_id)
-        if current is None:
-            raise NotFound(f"no contact with id {contact_id}", field="id")
+        current = require_writable(await uow.contacts.get(contact_id), contact_id, "id")
         email = cleaned.get("email")
         if email is not None and email != current.email:
             other = await uow.contacts.get_by_email(email)

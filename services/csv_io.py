@@ -169,13 +169,14 @@ def export_contacts(
     *,
     within: int | None = None,
     chunk: int | None = None,
+    raw: bool = False,
 ) -> AsyncIterator[str]:
     """CSV text of every contact matching `where` (members of the list `within` only, if
-    given), header first, then one piece per chunk. The filter is checked here,
-    before anything is streamed."""
+    given), header first, then one piece per chunk; formula-like cells neutralised unless
+    `raw` (domain/csv_rows.py). The filter is checked here, before anything is streamed."""
     if where is not None:
         validate_filter(where)
-    return _export(uows, where, now, within, chunk or CHUNK)
+    return _export(uows, where, now, within, chunk or CHUNK, raw)
 
 
 async def _export(
@@ -184,6 +185,7 @@ async def _export(
     now: datetime,
     within: int | None,
     chunk: int,
+    raw: bool,
 ) -> AsyncIterator[str]:
     yield csv_rows.header_text()
     columns, last = csv_rows.EXPORT_COLUMNS, 0
@@ -191,14 +193,19 @@ async def _export(
         async with uows() as uow:
             rows = await uow.contacts.export_chunk(columns, where, last, chunk, now, within)
         if rows:
-            yield csv_rows.csv_text(rows)
+            yield csv_rows.csv_text(rows, raw=raw)
         if len(rows) < chunk:
             return
         last = rows[-1][_ID]
 
 
 async def export_selection(
-    uows: UnitOfWorkFactory, list_id: int | None, where: ContactFilter | None, now: datetime
+    uows: UnitOfWorkFactory,
+    list_id: int | None,
+    where: ContactFilter | None,
+    now: datetime,
+    *,
+    raw: bool = False,
 ) -> tuple[int, AsyncIterator[str]]:
     """The contacts matching `where` (members of list `list_id` only, if given) as streamed
     CSV, with how many there are. NOT_FOUND for an unknown list, before anything streams."""
@@ -212,4 +219,4 @@ async def export_selection(
             raise NotFound(f"no list with id {list_id}", field="list")
     total = await count_contacts(uows, where, now, in_list)
     within = in_list.id if in_list is not None else None
-    return total, export_contacts(uows, where, now, within=within)
+    return total, export_contacts(uows, where, now, within=within, raw=raw)

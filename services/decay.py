@@ -83,8 +83,10 @@ async def run_decay(uows: UnitOfWorkFactory, now: datetime) -> DecayRun:
     totals = [0, 0]
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
-        changed, points = await _decay_chunk(uow, ids, policy, now)
-        uow.contacts.touch(ids, now)  # time passed for all of them: intent windows, statuses
+        erased = await uow.contacts.erased_among(ids)  # frozen: no decay, no re-placing
+        live = [cid for cid in ids if cid not in erased]
+        changed, points = await _decay_chunk(uow, live, policy, now)
+        uow.contacts.touch(live, now)  # time passed for all of them: intent windows, statuses
         totals[0], totals[1] = totals[0] + changed, totals[1] + points
 
     await in_chunks(uows, work)

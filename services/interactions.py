@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain import events
-from domain.contacts import clean_attributes, normalise_email
+from domain.contacts import clean_attributes, gone, normalise_email
 from domain.errors import (
     DomainError,
     InvalidInput,
@@ -176,6 +176,7 @@ class _Batch:
         # (all are then locked at once below, in id order, as concurrent writers do).
         by_id = all(self.items[i].email is None for i in rest)
         known = set(await self.uow.contacts.scores(ids, lock=by_id)) if ids else set()
+        erased = await self.uow.contacts.erased_among(known) if known else set()
         first_index: dict[str, int] = {}
         for index in rest:
             item = self.items[index]
@@ -183,6 +184,8 @@ class _Batch:
                 self.failed[index] = NotFound(
                     f"no contact with id {item.contact_id}", field="contactId"
                 )
+            elif item.contact_id in erased:
+                self.failed[index] = gone(item.contact_id)
             elif item.idempotency_key in first_index:
                 self.first_of_key[index] = first_index[item.idempotency_key]
             else:

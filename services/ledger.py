@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.contacts import clean_text
-from domain.errors import InvalidInput, NotFound
+from domain.contacts import clean_text, require_writable
+from domain.errors import InvalidInput
 from domain.pagination import Page, PageRequest
 from domain.scoring import LedgerEntry, LedgerReason, check_points, ledger_entry
 from services.ports import UnitOfWorkFactory
@@ -20,8 +20,7 @@ async def adjust_score(
     text = clean_text(comment, "comment", required=True)
     async with uows(write=True) as uow:
         await uow.contacts.lock([contact_id])
-        if await uow.contacts.get(contact_id) is None:
-            raise NotFound(f"no contact with id {contact_id}", field="contactId")
+        require_writable(await uow.contacts.get(contact_id), contact_id, "contactId")
         row = ledger_entry(
             contact_id, LedgerReason.MANUAL, "manual adjustment", points, now, now, comment=text
         )

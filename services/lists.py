@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain import events
-from domain.contacts import ContactView
+from domain.contacts import ContactView, gone, is_erased
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import Event
 from domain.filters import (
@@ -235,6 +235,17 @@ async def _views(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, ContactView]:
     return {cid: view for cid, (view, _, _) in found.items()}
 
 
+async def leave_static_lists(uow: UnitOfWork, contact_id: int, now: datetime) -> None:
+    """The contact leaves every static list it is in, with a LIST_LEFT event each (an
+    erasure: dynamic lists it leaves at commit, as its view no longer qualifies)."""
+    static = await uow.lifecycle.static_memberships([contact_id])
+    if not static:
+        return
+    names = {lst.id: lst.name for lst in await uow.lists.all(ListKind.STATIC)}
+    views = await _views(uow, [contact_id])
+    await record(uow, [(views[contact_id], set(), {lid for lid, _ in static})], now, names)
+
+
 async def _settle_drift(uow: UnitOfWork, lst: ContactList, now: datetime) -> int:
     """Brings a dynamic list's stored members in line with its filter, with events."""
     moved = 0
@@ -281,6 +292,9 @@ async def change_members(
         missing = [cid for cid in ids if cid not in views]
         if missing:
             raise NotFound(f"no contact with id {missing[0]}", field="contactIds")
+        erased = [cid for cid in ids if is_erased(views[cid].email)]
+        if erased and add:
+            raise gone(erased[0], "contactIds")
         already = await uow.lists.stored_ids(list_id, ids)
         changed = [cid for cid in ids if (cid in already) != add]
         await record(uow, _moves(views, list_id, changed, add), now, {list_id: lst.name})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.contacts import Contact
+from domain.contacts import Contact, require_writable
 from domain.duplicates import Person, candidates_in_steps
 from domain.errors import InvalidInput, NotFound
 from domain.scoring import LedgerReason, ledger_entry
@@ -84,6 +84,8 @@ async def merge_contacts(
         if missing:
             raise NotFound(f"no contact with id {missing[0]}", field="mergeIds")
         keep, others = found[keep_id], [found[m] for m in merged]
+        for contact, field in [(keep, "keepId"), *((o, "mergeIds") for o in others)]:
+            require_writable(contact, contact.id, field)
         await uow.lifecycle.move_rows(merged, keep_id)
         await _merge_tags(uow, keep_id, merged)
         static = await uow.lifecycle.static_memberships(merged)
@@ -91,7 +93,7 @@ async def merge_contacts(
         await _fill(uow, keep, others, now)
         label = "merged " + ", ".join(f"#{m}" for m in merged)
         await uow.ledger.add([ledger_entry(keep_id, LedgerReason.MERGE, label[:200], 0, now, now)])
-        await uow.lifecycle.add_aliases(merged, keep_id, now)
+        await uow.lifecycle.add_aliases(others, keep_id, now)
         await uow.lifecycle.delete_contacts(merged)
         total = await uow.lifecycle.ledger_sum(keep_id)
         active = [c.last_activity_at for c in others if c.last_activity_at is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from domain.contacts import clean_text
+from domain.contacts import clean_text, require_writable
 from domain.errors import Conflict, NotFound
 from domain.tags import ContactTag, Tag, clean_tag_name, code_for
 from services.ports import UnitOfWork, UnitOfWorkFactory
@@ -100,8 +100,7 @@ async def delete_tag(uows: UnitOfWorkFactory, code: str, now: datetime) -> None:
 async def assign_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: datetime) -> None:
     """Assigning again adds a point: tag points count how often the tag was given."""
     async with uows(write=True) as uow:
-        if await uow.contacts.get(contact_id) is None:
-            raise NotFound(f"no contact with id {contact_id}", field="contactId")
+        require_writable(await uow.contacts.get(contact_id), contact_id, "contactId")
         tag = await _require_tag(uow, code)
         await uow.tags.add_points(contact_id, tag.id, 1, now)
         await uow.contacts.update(contact_id, {}, now)
@@ -110,8 +109,7 @@ async def assign_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: d
 
 async def remove_tag(uows: UnitOfWorkFactory, contact_id: int, code: str, now: datetime) -> None:
     async with uows(write=True) as uow:
-        if await uow.contacts.get(contact_id) is None:
-            raise NotFound(f"no contact with id {contact_id}", field="contactId")
+        require_writable(await uow.contacts.get(contact_id), contact_id, "contactId")
         tag = await _require_tag(uow, code)
         if not await uow.tags.remove(contact_id, tag.id):
             raise NotFound(f"contact {contact_id} does not have tag {code!r}", field="code")

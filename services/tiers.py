@@ -250,12 +250,14 @@ async def _current(uow: UnitOfWork) -> tuple[TierPolicy, SegmentScheme]:
 
 
 async def retier_all(uows: UnitOfWorkFactory, now: datetime, *, fit: bool = False) -> int:
-    """Every contact (fit points too, with `fit`), chunk by chunk; reads keep being served.
-    Without `fit` only the policy or the scheme changed: placed set-based in SQL."""
+    """Every contact but the erased ones (fit points too, with `fit`), chunk by chunk; reads
+    keep being served. Without `fit` only the policy or the scheme changed: placed
+    set-based in SQL."""
 
     async def work(uow: UnitOfWork, ids: list[int]) -> None:
-        if fit:
-            uow.contacts.touch(ids, now, attributes=True)
+        if fit:  # erased contacts are frozen: no fit points, no re-placing (as in SQL)
+            erased = await uow.contacts.erased_among(ids)
+            uow.contacts.touch([i for i in ids if i not in erased], now, attributes=True)
         else:
             uow.contacts.rules_changed(ids[0], ids[-1], now)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+
+from persistence.tables import metadata
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -51,3 +55,21 @@ async def gql(
 
 def contact_input(email: str, **fields: Any) -> dict[str, Any]:
     return {"email": email, **fields}
+
+
+async def traces(uows, needles) -> list[str]:
+    """Every text and JSON value of every table that mentions one of the needles (all
+    columns are read: SQLModel's string columns are TypeDecorators, not String)."""
+    found: list[str] = []
+    async with uows() as uow:
+        for table in metadata.sorted_tables:
+            for row in (await uow.conn.execute(select(table))).all():
+                for col, value in zip(table.columns, row, strict=True):
+                    if isinstance(value, dict | list):
+                        value = json.dumps(value)
+                    if not isinstance(value, str):
+                        continue
+                    hits = [n for n in needles if n.lower() in value.lower()]
+                    if hits:
+                        found.append(f"{table.name}.{col.name}: {hits}")
+    return found

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from domain.automations import Action, Automation, AutomationStatus, Trigger
 from domain.changes import FIT_COLUMNS, Changes
-from domain.contacts import Company, Contact, ContactView, Standing
+from domain.contacts import Company, Contact, ContactView, Standing, is_erased
 from domain.decay import DecayPolicy
 from domain.events import Event
 from domain.filters import ContactFilter
@@ -40,6 +40,9 @@ class FakeContacts(Partial):
 
     async def scores(self, ids: Iterable[int], *, lock: bool = False) -> dict[int, int]:
         return {cid: c.score for cid, c in (await self.get_many(ids)).items()}
+
+    async def erased_among(self, ids: Iterable[int]) -> set[int]:
+        return {cid for cid, c in (await self.get_many(ids)).items() if is_erased(c.email)}
 
     async def ids_after(self, last_id: int, limit: int) -> list[int]:
         return sorted(i for i in self.store.contacts if i > last_id)[:limit]

@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    GONE = "GONE"
 
 
 @strawberry.enum

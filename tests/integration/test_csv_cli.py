@@ -117,3 +117,16 @@ def test_a_bad_filter_or_a_missing_file_is_an_error(database, tmp_path, capsys):
     assert "error: filter is not a ContactFilter" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "missing.csv")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_export_neutralises_formula_cells_and_raw_writes_them_as_stored(database, tmp_path, capsys):
+    main(["import", write(tmp_path, "email,first_name,job_title\neve@x.it,=1+1,@cmd\n")])
+    capsys.readouterr()
+
+    safe, _ = exported(capsys)
+    raw, _ = exported(capsys, "--raw")
+
+    assert (safe[0]["first_name"], safe[0]["job_title"]) == ("'=1+1", "'@cmd")
+    assert (raw[0]["first_name"], raw[0]["job_title"]) == ("=1+1", "@cmd")
+    main(["import", write(tmp_path, "email,first_name\neve@x.it,'=1+1\n", "back.csv")])
+    assert "0 updated, 1 unchanged" in capsys.readouterr().out

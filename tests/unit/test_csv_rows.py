@@ -19,6 +19,7 @@ from domain.csv_rows import (
     parse_row,
     read_header,
     records,
+    unneutralised,
 )
 from domain.errors import InvalidInput
 
@@ -187,3 +188,41 @@ def test_text_that_is_not_utf8_is_refused():
 
     with pytest.raises(InvalidInput, match="not UTF-8"):
         list(records(lines))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["=HYPERLINK(\"http://evil\")", "+39 06 1234567", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)",
+     "\tx", "\rx", "'=already quoted", "''+twice", "'plain quote", "plain", "a=b"],
+)  # fmt: skip
+def test_a_neutralised_export_cell_imports_back_to_the_stored_value(value):
+    values = dict.fromkeys(EXPORT_COLUMNS)
+    values.update(id=1, email="a@x.it", job_title=value)
+
+    text = header_text() + csv_text([tuple(values[c] for c in EXPORT_COLUMNS)])
+
+    cell = next(csv.DictReader(io.StringIO(text, newline="")))["job_title"]
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert unneutralised(cell) == value
+
+
+def test_only_formula_like_cells_get_a_quote_and_raw_keeps_them_as_stored():
+    values = dict.fromkeys(EXPORT_COLUMNS)
+    values.update(id=1, email="a@x.it", first_name="=1+1", last_name="Rossi", score=-5)
+    row = tuple(values[c] for c in EXPORT_COLUMNS)
+
+    safe = next(csv.DictReader(io.StringIO(header_text() + csv_text([row]), newline="")))
+    raw = next(csv.DictReader(io.StringIO(header_text() + csv_text([row], raw=True), newline="")))
+
+    assert (safe["first_name"], safe["last_name"], safe["score"]) == ("'=1+1", "Rossi", "-5")
+    assert raw["first_name"] == "=1+1"
+
+
+def test_import_takes_the_quote_off_only_before_a_formula_character():
+    cols = header("email", "first_name", "last_name", "job_title")
+
+    row = parse_row(cols, 2, ["a@x.it", "'=1+1", "'Neil", "''@x"])
+
+    assert row.ok, row.problems
+    assert (row.values["first_name"], row.values["last_name"]) == ("=1+1", "'Neil")
+    assert row.values["job_title"] == "'@x"
