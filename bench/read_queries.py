@@ -46,7 +46,8 @@ COMPANY_NAMES = "SELECT company.id, company.name FROM company WHERE company.id {
 # Named parameters (:name), in the order the bare drivers take them positionally.
 SQL = {
     "page": "SELECT " + ", ".join(f"contact.{c}" for c in PAGE_COLUMNS) + " FROM contact "
-    "WHERE contact.score > :n ORDER BY contact.score DESC, contact.id DESC LIMIT :limit",
+    "WHERE contact.score > :n AND contact.email NOT LIKE '%@erased.invalid' "
+    "ORDER BY contact.score DESC, contact.id DESC LIMIT :limit",
     "contact": _CONTACT + "WHERE contact.id = :id",
     "ledger": "SELECT score_entry.id, score_entry.contact_id, score_entry.reason, "
     "score_entry.detail, score_entry.label, score_entry.points, score_entry.rule_id, "
