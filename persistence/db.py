@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from domain.json_values import read_json
 from persistence.sqlite_inline import inline_creator
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,7 +72,9 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {"echo": echo}
+        # JSON columns are decoded tolerantly: rows stored before integers were checked
+        # (domain/json_values.py) stay readable.
+        kwargs: dict[str, Any] = {"echo": echo, "json_deserializer": read_json}
         if path is not None:  # all 15 stay open (each keeps its page cache)
             kwargs.update(async_creator=inline_creator(str(path)), pool_size=15, max_overflow=0)
         if self.url.startswith("postgresql"):
