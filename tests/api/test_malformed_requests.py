@@ -301,6 +301,17 @@ async def test_oversized_filters_are_bad_user_input(client, read_key, anna, filt
     assert words in only_error(result, "BAD_USER_INPUT", "filter")
 
 
+async def test_a_company_name_pattern_longer_than_any_name_is_bad_user_input(client, write_key):
+    await gql(client, 'mutation { createCompany(input: {name: "Acme"}) { id } }', key=write_key)
+    query = "query($n: String) { companies(nameContains: $n) { totalCount nodes { id } } }"
+    result = await gql(client, query, {"n": "x" * 100_000}, key=write_key)
+    assert result.codes == ["BAD_USER_INPUT"], result.errors
+    assert result.errors[0]["extensions"]["field"] == "nameContains"
+    assert (await gql(client, query, {"n": "Ac"}, key=write_key)).ok()["companies"][
+        "totalCount"
+    ] == 1
+
+
 async def test_two_hundred_list_entries_are_still_a_valid_filter(client, read_key, anna):
     result = await gql(client, FILTERED, {"f": {"cityIn": ["Roma"] * 199}}, key=read_key)
     assert result.ok()["contacts"]["totalCount"] == 0
