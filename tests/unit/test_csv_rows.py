@@ -187,3 +187,11 @@ def test_text_that_is_not_utf8_is_refused():
 
     with pytest.raises(InvalidInput, match="not UTF-8"):
         list(records(lines))
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "2147483648", "0", "\u0661\u0662"])
+def test_a_company_id_outside_the_id_range_is_a_problem_of_its_column(raw):
+    row = parse_row(header("email", "company_id"), 2, ["a@x.it", raw])
+
+    assert [(p.line, p.column) for p in row.problems] == [(2, "company_id")]
+    assert "positive integer" in row.problems[0].message
