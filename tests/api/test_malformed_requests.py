@@ -339,6 +339,18 @@ async def test_a_literal_filter_nested_500_deep_is_refused(client, read_key):
     assert result.codes == ["GRAPHQL_PARSE_FAILED"], result.errors
 
 
+# Cost
+
+
+async def test_a_cost_past_64_bits_is_refused_with_a_readable_figure(client, read_key):
+    deep = "contacts(last: 2000000000) { nodes { lists { %s } } }"
+    query = "{ " + deep % (deep % "contacts(last: 2000000000) { nodes { id } }") + " }"
+    result = await gql(client, query, key=read_key)
+    assert result.codes == ["QUERY_TOO_COSTLY"], result.errors
+    assert result.errors[0]["extensions"]["cost"] == 2**53 - 1
+    assert "costs more than" in result.errors[0]["message"]
+
+
 # Cursors
 
 
