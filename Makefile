@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHECKED := domain services persistence api tests/unit/test_ports.py tests/fake*.py
 
-.PHONY: run test lint typecheck pytest demo demo-stream install-browser export-schema clean
+.PHONY: run test lint typecheck pytest demo demo-stream install-browser install-audit export-schema clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,7 +37,11 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy $(CHECKED)
 
-pytest: $(VENV)/.installed install-browser
+# Node and the pinned graphql-http audit suite (tests/audit/) for the GraphQL-over-HTTP audit.
+install-audit:
+	bash scripts/install-audit.sh
+
+pytest: $(VENV)/.installed install-browser install-audit
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -78,13 +78,21 @@ class QueryCostGuard(SchemaExtension):
             self.cache.put(key, result.data)
 
 
+# The largest cost reported as such: every JSON client reads it exactly, and the response
+# encoder (orjson) cannot write integers past 64 bits, which page sizes of 2^31 nested three
+# times reach.
+REPORTED_COST_MAX = 2**53 - 1
+
+
 def _refusal(cost: Cost, scope: Scope) -> GraphQLError:
+    value = min(cost.value, REPORTED_COST_MAX)
+    costs = f"{value:,}" if value == cost.value else f"more than {value:,}"
     return GraphQLError(
-        f"this operation costs {cost.value:,}, above the {cost.limit:,} a key with scope "
+        f"this operation costs {costs}, above the {cost.limit:,} a key with scope "
         f"'{scope.value}' may spend on one request: ask for smaller pages (first/last), nest "
         "fewer connections, or split it into several requests (see the contract's Query cost "
         "chapter)",
-        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost.value, "limit": cost.limit},
+        extensions={"code": "QUERY_TOO_COSTLY", "cost": value, "limit": cost.limit},
     )
 
 

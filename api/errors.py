@@ -41,11 +41,14 @@ class BadRequest(DomainError):
     code = "BAD_REQUEST"
 
 
+UNRESOLVED_OPERATION = "OPERATION_RESOLUTION_FAILURE"
+
 REQUEST_ERROR_STATUS = {
     "METHOD_NOT_ALLOWED": 405,
     "BAD_REQUEST": 400,
     "GRAPHQL_PARSE_FAILED": 400,
     "GRAPHQL_VALIDATION_FAILED": 400,
+    UNRESOLVED_OPERATION: 400,
     "BAD_USER_INPUT": 400,
     "QUERY_TOO_COSTLY": 400,
     "UNAUTHENTICATED": 401,
@@ -95,13 +98,19 @@ class OperationGuard(SchemaExtension):
         yield
 
 
+# graphql-core's words for variables nested past the interpreter's recursion limit.
+VARIABLES_TOO_DEEP = "Variable values are nested too deeply."
+
+
 def _code_for(error: GraphQLError, validation_failed: bool) -> tuple[str, bool]:
     """(code, is_request_error) for an error that carries no code of ours."""
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED", True
     if error.path is None and validation_failed:
         return "GRAPHQL_VALIDATION_FAILED", True
-    if error.path is None and error.message.startswith("Variable '$"):
+    if error.path is None and (
+        error.message.startswith("Variable '$") or error.message == VARIABLES_TOO_DEEP
+    ):
         return "BAD_USER_INPUT", True  # variables that do not coerce to their types
     return "INTERNAL_SERVER_ERROR", False
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, get_operation_ast, parse
+from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast, parse
 from graphql import OperationType as GraphQLOperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,11 +21,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.context import Context, LiveStreams, Loaders
-from api.errors import REQUEST_ERROR_STATUS
+from api.errors import REQUEST_ERROR_STATUS, UNRESOLVED_OPERATION
 from api.metrics import Metrics
 from api.prepared import PreparedQueries
 from api.ws import LegacyWSHandler, TransportWSHandler
@@ -62,6 +63,35 @@ def _is_query(query: str | None, operation_name: str | None) -> bool:
     except GraphQLError:
         return False
     return operation is not None and operation.operation is GraphQLOperationType.QUERY
+
+
+@functools.lru_cache(maxsize=1024)
+def _operation_count(query: str | None) -> int:
+    """Operations in the document (0 when it does not parse, or is past any token limit a
+    server would set: execution then reports that)."""
+    try:
+        document = parse(query or "", no_location=True, max_tokens=100_000)
+    except GraphQLError:
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+def unresolved_operation(
+    context: Context, operation_name: str | None, *, several: bool = False
+) -> ExecutionResult:
+    """A document without the one operation to run (unknown `operationName`, fragments
+    only, several operations and no name) is a request error, as the GraphQL spec's
+    GetOperation() makes it (Strawberry would run the first of several)."""
+    context.request_error = UNRESOLVED_OPERATION
+    if several:
+        message = "the document has several operations: name the one to run in operationName"
+    elif operation_name is not None:
+        message = f"the document has no operation named {operation_name!r}"
+    else:
+        message = "the document has no operation to run"
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": UNRESOLVED_OPERATION})]
+    )
 
 
 class SubResponse(Response):
@@ -161,6 +191,28 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             return None
         return self.create_response({"data": answer}, sub_response)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """A body `json.loads` refuses with a plain ValueError (an integer of more than 4,300
+        digits) or a RecursionError (arrays nested thousands deep) is malformed like any
+        other: 400, not a server fault."""
+        try:
+            return super().parse_json(data)
+        except (ValueError, RecursionError) as e:
+            raise HTTPException(400, "Unable to parse request body as JSON") from e
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's parsing, plus the spec's rule it leaves out: `operationName` is a
+        string or null, else the request is refused with 400."""
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null."
+                )
+        return data
+
     async def get_sub_response(self, request: Request | WebSocket) -> SubResponse:
         sub_response = SubResponse()
         sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's own: unset
@@ -239,6 +291,8 @@ class SegmentoGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Let every operation type through; `OperationGuard` answers GET mutations with 405.
         A query's reads share one connection and transaction (`SharedReads`)."""
+        if request_data.operation_name is None and _operation_count(request_data.query) > 1:
+            return unresolved_operation(context, None, several=True)
         reads = None
         if isinstance(self.uows, Units) and _is_query(
             request_data.query, request_data.operation_name
@@ -268,6 +322,8 @@ class SegmentoGraphQL(GraphQL[Context, None]):
             return result
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        except CannotGetOperationTypeError:
+            return unresolved_operation(context, request_data.operation_name)
         finally:
             if reads is not None:
                 await reads.close()

@@ -10,6 +10,7 @@ from enum import Enum, StrEnum
 from typing import Any, NamedTuple
 
 from domain.errors import Gone, InvalidInput, NotFound
+from domain.json_values import check_json_value
 
 
 class ContactType(StrEnum):
@@ -145,6 +146,7 @@ def clean_attributes(raw: Any, name: str = "customAttributes") -> dict[str, Any]
         raise InvalidInput(f"{name} must be a JSON object", field=name)
     if any(not isinstance(key, str) or not key for key in raw):
         raise InvalidInput(f"{name} keys must be non-empty strings", field=name)
+    check_json_value(raw, name)
     return dict(raw)
 
 

@@ -33,7 +33,7 @@ from domain.contacts import (
     clean_contact_fields,
     clean_text,
 )
-from domain.errors import DomainError, InvalidInput
+from domain.errors import DomainError, InvalidInput, parse_id
 
 IMPORT_FIELDS = (
     "email", "first_name", "last_name", "phone", "job_title", "contact_type", "source",
@@ -237,9 +237,7 @@ def _typed(field: str, cell: str) -> Any:
             raise InvalidInput(f"{text!r} is not a valid {field}; use one of {allowed}")
         return kind(value)
     if field == "company_id":
-        if not text.isdigit():
-            raise InvalidInput(f"{text!r} is not a company id (a positive integer)")
-        return int(text)
+        return parse_id(text, "company", "company_id")
     if field == "custom_attributes":
         try:
             return clean_attributes(json.loads(text), field)

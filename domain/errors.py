@@ -70,14 +70,20 @@ def check_batch(size: int, limit: int, what: str, field: str) -> None:
         )
 
 
-def parse_id(raw: str, kind: str, field: str = "id") -> int:
-    """Ids are positive integers on the wire as strings; anything else is bad input."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
+# Ids are `integer` columns (32-bit on Postgres; SQLite's are wider, but its ids count up
+# from 1 like Postgres' and never reach this): no stored row has a larger id, and a larger
+# one bound to a Postgres statement fails in the driver instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: object, kind: str, field: str = "id") -> int:
+    """Every id argument goes through here: a string of ASCII digits whose value is
+    1..MAX_ID; anything else is bad input naming the argument."""
+    text = raw if isinstance(raw, str) else ""
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 0 < value <= MAX_ID:
+        shown = raw if not isinstance(raw, str) or len(raw) <= 40 else f"{raw[:40]}…"
         raise InvalidInput(
-            f"{kind} id must be a positive integer, got {raw!r}", field=field
-        ) from None
-    if value <= 0:
-        raise InvalidInput(f"{kind} id must be a positive integer, got {raw!r}", field=field)
+            f"{kind} id must be a positive integer up to {MAX_ID}, got {shown!r}", field=field
+        )
     return value

@@ -19,7 +19,10 @@ from domain.contacts import ContactView
 from domain.errors import InvalidInput
 
 MAX_DEPTH = 8
-MAX_CONDITIONS = 200
+MAX_CONDITIONS = 200  # each entry of a list condition (tierIn, tagPoints…) and each nested
+# filter (in and/or/not) counts as one
+MAX_VALUE_LENGTH = 200  # of each string a filter compares (tag codes, cities…)
+MAX_EMAIL_CONTAINS = 254  # no email is longer
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,10 @@ def validate_filter(node: ContactFilter, depth: int = 0) -> int:
     """Refuse nonsense (negative days, inverted ranges, runaway nesting); returns conditions."""
     if depth > MAX_DEPTH:
         raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels", field="filter")
-    count = sum(1 for name in CONDITIONS if getattr(node, name) is not None)
+    count = sum(_weight(getattr(node, name)) for name in CONDITIONS)
+    if count > MAX_CONDITIONS:
+        raise InvalidInput(f"filter has more than {MAX_CONDITIONS} conditions", field="filter")
+    _check_lengths(node)
     for name in ("last_activity_within_days", "last_activity_older_than_days"):
         days = getattr(node, name)
         if days is not None and not 0 <= days <= 36_500:
@@ -120,11 +126,34 @@ def validate_filter(node: ContactFilter, depth: int = 0) -> int:
         raise InvalidInput("tagPoints.minPoints must be at least 1", field="filter")
     if node.email_contains is not None and not node.email_contains.strip():
         raise InvalidInput("emailContains must not be blank", field="filter")
+    if node.email_contains is not None and len(node.email_contains) > MAX_EMAIL_CONTAINS:
+        raise InvalidInput(
+            f"emailContains is longer than {MAX_EMAIL_CONTAINS} characters", field="filter"
+        )
     children = [*node.all_of, *node.any_of, *([node.not_] if node.not_ else [])]
-    count += sum(validate_filter(child, depth + 1) for child in children)
+    count += sum(1 + validate_filter(child, depth + 1) for child in children)
     if count > MAX_CONDITIONS:
         raise InvalidInput(f"filter has more than {MAX_CONDITIONS} conditions", field="filter")
     return count
+
+
+def _weight(value: object) -> int:
+    """Conditions a field counts for: one, or one per entry of a list (an empty one: 1)."""
+    if value is None:
+        return 0
+    return max(1, len(value)) if isinstance(value, tuple) else 1
+
+
+def _check_lengths(node: ContactFilter) -> None:
+    for name in CONDITIONS:
+        value = getattr(node, name)
+        if not isinstance(value, tuple):
+            continue
+        texts = (v.code if isinstance(v, TagPoints) else v for v in value)
+        if any(isinstance(t, str) and len(t) > MAX_VALUE_LENGTH for t in texts):
+            raise InvalidInput(
+                f"{name} holds a value longer than {MAX_VALUE_LENGTH} characters", field="filter"
+            )
 
 
 def activity_reference(contact: ContactView) -> datetime | None:

@@ -34,8 +34,9 @@ class ContactList:
     updated_at: datetime
 
 
-def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+def clean_name(name: str | None) -> str:
+    """A name is required: null (an update's explicit `name: null`) is refused like blank."""
+    cleaned = " ".join(name.split()) if name is not None else ""
     if not cleaned:
         raise InvalidInput("a list needs a name", field="name")
     if len(cleaned) > MAX_NAME:

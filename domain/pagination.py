@@ -6,10 +6,11 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, overload
 
-from domain.errors import InvalidInput
+from domain.errors import MAX_ID, InvalidInput
 
 T = TypeVar("T")
 
@@ -44,12 +45,34 @@ def encode_cursor(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
+# What each ordering's cursor value is: an ISO 8601 datetime, a string, an integer, nothing.
+_TEXT_VALUE_MAX = 1_000
+_CURSOR_VALUES: dict[str, Callable[[Any], bool]] = {
+    "CREATED_AT": lambda v: isinstance(v, str) and _is_datetime(v),
+    "UPDATED_AT": lambda v: isinstance(v, str) and _is_datetime(v),
+    "EMAIL": lambda v: isinstance(v, str) and len(v) <= _TEXT_VALUE_MAX,
+    "LAST_NAME": lambda v: isinstance(v, str) and len(v) <= _TEXT_VALUE_MAX,
+    "NAME": lambda v: isinstance(v, str) and len(v) <= _TEXT_VALUE_MAX,
+    "SCORE": lambda v: type(v) is int and -(2**31) <= v < 2**31,  # an `integer` column
+    "ID": lambda v: v is None,
+}
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
 def decode_cursor(token: str, expected_field: str, name: str) -> Cursor:
+    """A cursor this API issued, for this ordering; a tampered one (its id or value of the
+    wrong type or range) is bad input, never a query that fails in the database."""
     try:
         field, value, ident = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(ident, int) or not isinstance(field, str):
+        if type(ident) is not int or not 0 < ident <= MAX_ID or not isinstance(field, str):
             raise ValueError(token)
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         raise InvalidInput(f"{name} is not a cursor this API issued", field=name) from None
     if field != expected_field:
         raise InvalidInput(
@@ -57,6 +80,8 @@ def decode_cursor(token: str, expected_field: str, name: str) -> Cursor:
             f"{expected_field}",
             field=name,
         )
+    if not _CURSOR_VALUES.get(field, lambda v: v is None)(value):
+        raise InvalidInput(f"{name} is not a cursor this API issued", field=name)
     return Cursor(field, value, ident)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from domain.json_values import read_json
 from persistence.sqlite_file import SqliteFile
 from persistence.sqlite_inline import inline_creator
 
@@ -84,7 +85,9 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {"echo": echo}
+        # JSON columns are decoded tolerantly: rows stored before integers were checked
+        # (domain/json_values.py) stay readable.
+        kwargs: dict[str, Any] = {"echo": echo, "json_deserializer": read_json}
         self.file = SqliteFile(path) if path is not None else None
         if self.file is not None:  # all 15 stay open (each keeps its page cache)
             self.file.pin()

@@ -37,6 +37,7 @@ from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from domain.deadline import sqlite_progress
+from domain.json_values import read_json
 from persistence.types import UtcDateTime
 
 
@@ -260,7 +261,12 @@ def _sqlite_utc(value: Any) -> datetime | None:
 
 
 def _sqlite_json(value: Any) -> Any:
-    return None if value is None else orjson.loads(value)
+    if value is None:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:  # numbers orjson refuses, stored before they were checked
+        return read_json(value)
 
 
 def _result_processor(kind: TypeEngine[Any], dialect: Any) -> Callable[[Any], Any] | None:

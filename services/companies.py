@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from domain.contacts import Company, clean_company_fields
+from domain.contacts import MAX_TEXT, Company, clean_company_fields
 from domain.errors import InvalidInput, NotFound
 from domain.pagination import Direction, Page, PageRequest
 from services.ports import UnitOfWorkFactory
@@ -42,13 +42,23 @@ async def list_companies(
     direction: Direction,
     page: PageRequest,
 ) -> Page[Company]:
+    _check_contains(name_contains)
     async with uows() as uow:
         return await uow.companies.page(name_contains, order, direction, page)
 
 
 async def count_companies(uows: UnitOfWorkFactory, name_contains: str | None) -> int:
+    _check_contains(name_contains)
     async with uows() as uow:
         return await uow.companies.count(name_contains)
+
+
+def _check_contains(name_contains: str | None) -> None:
+    """No company name is longer than MAX_TEXT; a longer pattern made SQLite give up."""
+    if name_contains is not None and len(name_contains) > MAX_TEXT:
+        raise InvalidInput(
+            f"nameContains is longer than {MAX_TEXT} characters", field="nameContains"
+        )
 
 
 async def create_company(

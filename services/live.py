@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-from domain.errors import CursorExpired, InvalidInput
+from domain.errors import MAX_ID, CursorExpired, InvalidInput
 from domain.events import Event
 from services.ports import UnitOfWorkFactory
 
@@ -15,11 +15,9 @@ PAGE = 500
 def parse_cursor(raw: str | None) -> int | None:
     if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 19
+    value = int(raw) if digits else -1
+    if not 0 <= value <= MAX_ID:  # the log's cursors are `integer` ids
         raise InvalidInput(
             f"after must be a cursor received from this API, got {raw!r}", field="after"
         )

@@ -25,7 +25,10 @@ async def import_contacts(
     strict: bool = False,
     dry_run: bool = False,
 ) -> ImportContactsPayload:
-    ctx, upload = info.context, cast(UploadFile | None, file)
+    ctx = info.context
+    if file is not None and not isinstance(file, UploadFile):  # e.g. a string literal
+        raise InvalidInput("file must be a multipart upload (see the contract)", field="file")
+    upload = cast(UploadFile | None, file)
     try:
         with _lines(upload, text) as lines:
             report = await csv_io.import_contacts(

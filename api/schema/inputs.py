@@ -21,9 +21,9 @@ from api.schema.enums import (
     SourceEnum,
 )
 from domain.codec import filter_to_dict
-from domain.errors import parse_id
+from domain.errors import InvalidInput, parse_id
+from domain.filters import MAX_DEPTH, DateRange, IntRange, TagPoints
 from domain.filters import ContactFilter as DomainFilter
-from domain.filters import DateRange, IntRange, TagPoints
 from domain.pagination import Direction
 
 if TYPE_CHECKING:
@@ -204,11 +204,14 @@ class ContactFilter:
         default=UNSET, description="Case-insensitive substring of the email."
     )
 
-    def to_domain(self) -> DomainFilter:
+    def to_domain(self, depth: int = 0) -> DomainFilter:
+        """The domain tree; nesting past `MAX_DEPTH` is refused here, before it is walked."""
+        if depth > MAX_DEPTH:
+            raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels", field="filter")
         given = {k: v for k, v in set_fields(self).items() if v is not None}
-        all_of = tuple(f.to_domain() for f in given.pop("and_", ()))
-        any_of = tuple(f.to_domain() for f in given.pop("or_", ()))
-        not_ = given.pop("not_").to_domain() if "not_" in given else None
+        all_of = tuple(f.to_domain(depth + 1) for f in given.pop("and_", ()))
+        any_of = tuple(f.to_domain(depth + 1) for f in given.pop("or_", ()))
+        not_ = given.pop("not_").to_domain(depth + 1) if "not_" in given else None
         if "score_between" in given:
             span = given["score_between"]
             given["score_between"] = IntRange(span.min, span.max)

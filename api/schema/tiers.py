@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from api.schema.inputs import ContactFilter, filter_json
 from domain.errors import InvalidInput
 from domain.filters import ContactFilter as DomainFilter
+from domain.json_values import check_json_value
 from domain.segments import Segment as SegmentRecord
 from domain.segments import SegmentScheme as SchemeRecord
 from domain.segments import TierChange as TierChangeRecord
@@ -238,6 +239,7 @@ def _int_map(value: Any, name: str) -> dict[str, int]:
         for k, v in value.items()
     ):
         raise InvalidInput(f"{name} must be an object of whole numbers", field=name)
+    check_json_value(value, name)
     return dict(value)
 
 

@@ -226,3 +226,11 @@ def test_import_takes_the_quote_off_only_before_a_formula_character():
     assert row.ok, row.problems
     assert (row.values["first_name"], row.values["last_name"]) == ("=1+1", "'Neil")
     assert row.values["job_title"] == "'@x"
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "2147483648", "0", "\u0661\u0662"])
+def test_a_company_id_outside_the_id_range_is_a_problem_of_its_column(raw):
+    row = parse_row(header("email", "company_id"), 2, ["a@x.it", raw])
+
+    assert [(p.line, p.column) for p in row.problems] == [(2, "company_id")]
+    assert "positive integer" in row.problems[0].message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,11 +20,18 @@ from domain.pagination import (
 
 
 @given(
-    st.sampled_from(["SCORE", "EMAIL"]),
-    st.one_of(st.integers(), st.text(), st.none()),
-    st.integers(min_value=1, max_value=2**53),
+    st.one_of(
+        st.tuples(st.just("SCORE"), st.integers(-(2**31), 2**31 - 1)),
+        st.tuples(st.sampled_from(["EMAIL", "LAST_NAME", "NAME"]), st.text(max_size=200)),
+        st.tuples(
+            st.just("CREATED_AT"), st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
+        ),
+        st.tuples(st.just("ID"), st.none()),
+    ),
+    st.integers(min_value=1, max_value=2**31 - 1),
 )
-def test_cursors_round_trip(field, value, ident):
+def test_cursors_round_trip(field_value, ident):
+    field, value = field_value
     cursor = Cursor(field, value, ident)
     assert decode_cursor(encode_cursor(cursor), field, "after") == cursor
 
