@@ -18,6 +18,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
@@ -28,7 +29,7 @@ RELOCK = "make lock"
 _STAMP = re.compile(r"^# input-digest: sha256:([0-9a-f]{64}).*\n?", re.M)
 
 
-def pyproject_inputs(path: Path = PYPROJECT) -> dict[str, object]:
+def pyproject_inputs(path: Path = PYPROJECT) -> dict[str, Any]:
     data = tomllib.loads(path.read_text())
     project = data["project"]
     return {

@@ -78,6 +78,17 @@ def test_every_declared_requirement_is_pinned_within_its_range() -> None:
         )
 
 
+def test_every_declared_requirement_has_an_upper_bound() -> None:
+    """`<NEXT_MAJOR` (for 0.x: `<1`); a bound may sit in an entry of its own."""
+    bounded = {
+        canonicalize_name(r.name)
+        for r in _declared()
+        if any(spec.operator in {"<", "<=", "==", "~="} for spec in r.specifier)
+    }
+    unbounded = sorted({canonicalize_name(r.name) for r in _declared()} - bounded)
+    assert not unbounded, f"no upper bound in pyproject.toml: {unbounded}"
+
+
 def test_pip_and_setuptools_are_pinned_and_setuptools_can_build_the_project() -> None:
     pinned = _entries(lock.BOOTSTRAP_LOCK)
     assert {"pip", "setuptools"} <= pinned.keys()
