@@ -6,13 +6,37 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHECKED := domain services persistence api tests/unit/test_ports.py tests/fake*.py
 
-.PHONY: run test lint typecheck pytest demo demo-stream install-browser install-audit export-schema clean
+.PHONY: lock run test lint typecheck pytest demo demo-stream install-browser install-audit export-schema clean
 
-$(VENV)/.installed: pyproject.toml
+LOCK := requirements.lock
+BOOTSTRAP := requirements-bootstrap.txt
+LOCKVENV ?= .lockvenv
+PIP_TOOLS ?= pip-tools==7.7.0
+COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(LOCKVENV)/bin/pip-compile -q --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+# Installs only what the locks pin, every file checked against its hash (pip refuses anything
+# unpinned or unhashed): first current pip and setuptools, then the app and dev tools, then the
+# project itself, editable, without deps and without build isolation, so its build uses the
+# pinned setuptools instead of fetching one. Stops first when a lock is older than its inputs.
+$(VENV)/.installed: pyproject.toml $(LOCK) $(BOOTSTRAP) requirements-bootstrap.in
+	python3 scripts/lock.py check
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(BOOTSTRAP)
+	$(PY) -m pip install -q --require-hashes --no-deps --only-binary :all: -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $@
+
+# Re-pins after editing dependencies in pyproject.toml (other pins are kept): pip-tools in a
+# throwaway venv writes both locks with hashes, then the input digests go into their headers.
+# LOCK_ARGS=--upgrade moves every pin to the newest allowed; LOCK_ARGS='-P NAME' just one.
+lock:
+	python3 -m venv $(LOCKVENV)
+	$(LOCKVENV)/bin/pip install -q '$(PIP_TOOLS)'
+	$(COMPILE) --extra dev -o $(LOCK) pyproject.toml
+	$(COMPILE) -o $(BOOTSTRAP) requirements-bootstrap.in
+	python3 scripts/lock.py stamp
 
 run: $(VENV)/.installed
 	$(BIN)/segmento serve --host $(HOST) --port $(PORT)
@@ -50,4 +74,4 @@ export-schema: $(VENV)/.installed
 	$(BIN)/segmento export-schema > frontend-contract/schema.graphql
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCKVENV) data .pytest_cache .mypy_cache .ruff_cache
