@@ -128,6 +128,7 @@ def test_every_third_party_package_the_code_imports_is_declared() -> None:
         "cross_web": "cross-web",
         "pytest": "pytest",
         "hypothesis": "hypothesis",
+        "hypothesis_graphql": "hypothesis-graphql",
         "playwright": "playwright",
         "websockets": "websockets",
         "packaging": "packaging",
