@@ -6,6 +6,8 @@
 # it only warns outside CI, where the audit test then skips; under CI=true it is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/debian.sh
+source scripts/debian.sh
 
 give_up() {
     echo "install-audit: $1" >&2
@@ -17,21 +19,8 @@ give_up() {
 }
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        as_root=()
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        as_root=(sudo -n)
-    else
-        give_up "node and npm are missing and installing them needs root: apt-get install nodejs npm"
-    fi
-    command -v apt-get >/dev/null 2>&1 || give_up "node and npm are missing and there is no apt-get"
-    install() {
-        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends nodejs npm
-    }
     echo "install-audit: installing Debian's nodejs and npm" >&2
-    install || { "${as_root[@]}" apt-get update -q && install; } \
-        || give_up "apt-get could not install nodejs and npm"
+    debian_install "node and npm are" nodejs npm
 fi
 
 if [ ! -f tests/audit/node_modules/graphql-http/package.json ]; then
