@@ -47,9 +47,13 @@ def to_markdown(data: Mapping[str, Any]) -> str:
         [[r["name"], r["attribute"], r["operator"], r["value"], r["points"], r["active"]]
          for r in data["fit_rules"]],
     )  # fmt: skip
-    out += ["", "## Decay", "", f"- half-life: {decay['half_life_days'] or 'none'} days",
-            f"- inactivity: {decay['inactivity_points']} points after "
-            f"{decay['inactivity_days'] or 'never'} days", "", "## Tier index", ""]  # fmt: skip
+    half_life, idle_days = decay["half_life_days"], decay["inactivity_days"]
+    out += ["", "## Decay", "",
+            f"- half-life: {half_life} days" if half_life else
+            "- half-life: none (behavioural points do not fade)",
+            f"- inactivity: {decay['inactivity_points']} points after {idle_days} days"
+            if idle_days else "- inactivity: none (no points for inactivity)",
+            "", "## Tier index", ""]  # fmt: skip
     out += _table(["criterion", "weight %"], sorted(policy["weights"].items()))
     out += ["", "Index = sum of weight % x criterion (each 0-100) / 100, kept to two decimals "
             "with halves rounded up.",

@@ -104,4 +104,7 @@ async def test_the_export_follows_a_new_policy_version(uows):
 
     text = await render(uows, markdown=True)
 
-    assert "decay policy v3" in text and "- half-life: none" in text
+    assert "decay policy v3" in text
+    assert "- half-life: none (behavioural points do not fade)" in text
+    assert "- inactivity: none (no points for inactivity)" in text
+    assert "none days" not in text and "never days" not in text
