@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,16 +67,30 @@ def stop(process: subprocess.Popen[str]) -> str:
     return out
 
 
-def first_key(process: subprocess.Popen[str]) -> str:
-    """Reads the server's output up to the bootstrap key it prints on first start."""
+def first_key(process: subprocess.Popen[str], timeout: float = 60.0) -> str:
+    """Reads the server's output up to the bootstrap key it prints on first start; fails
+    after `timeout` seconds instead of waiting for ever on a server that hangs silently."""
     assert process.stdout is not None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        found = KEY_RE.search(line)
-        if found:
-            return found.group(1)
-    raise AssertionError("no bootstrap key printed:\n" + "".join(lines))
+    stdout, lines = process.stdout, []
+    found: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.append(line)
+            match = KEY_RE.search(line)
+            if match:
+                found.put(match.group(1))
+                return
+        found.put(None)  # the output ended without a key
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        key = found.get(timeout=timeout)
+    except queue.Empty:
+        key = None
+    if key is None:
+        raise AssertionError(f"no bootstrap key printed within {timeout:g} s:\n" + "".join(lines))
+    return key
 
 
 async def post(port: int, key: str, query: str, variables: dict[str, Any] | None = None) -> Any:
