@@ -35,9 +35,15 @@ class TimeBudget(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         seconds = self.seconds.get(self.execution_context.operation_type)
         if seconds is not None:
-            deadline.set_budget(seconds)
-            request_share.begin()  # its fair part of the database (persistence/request_share.py)
+            begin_operation(seconds)
         yield
+
+
+def begin_operation(seconds: float) -> None:
+    """A query or mutation starts: its time budget, and its fair part of the database
+    (persistence/request_share.py), for the rest of the current task."""
+    deadline.set_budget(seconds)
+    request_share.begin()
 
 
 class QueryCostGuard(SchemaExtension):

@@ -25,8 +25,9 @@ Giving up after execution reruns a query, which reads and writes nothing else.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from graphql import DocumentNode, ExecutionResult, GraphQLError, execute, parse
@@ -34,14 +35,13 @@ from graphql.pyutils import is_awaitable
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema import Schema
 
+from api.budget import begin_operation
 from api.compiled import CompiledExecutor
 from api.context import Context, Loaders
-from api.cost import operation_cost
+from api.cost import Cost, operation_cost
 from api.errors import is_introspection_only
-from domain import deadline
 from domain.auth import Scope
 from domain.errors import Forbidden, Unauthenticated
-from persistence import request_share
 from persistence.unit_of_work import SharedReads
 from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services.ports import Clock
@@ -116,33 +116,25 @@ class PreparedQueries:
             return None
         graphql_schema = self.schema._schema
         cost = operation_cost(graphql_schema, document, operation_name, variables)
-        if cost > self.budgets[principal.scope]:
+        if Cost(cost, self.budgets[principal.scope]).too_costly:
             return None
-        uows = context.uows
-        reads = SharedReads(uows) if isinstance(uows, Units) else None
-        if reads is not None:
-            context.uows = reads
-            context.loaders = Loaders(reads, self.clock)
         try:
-            deadline.set_budget(self.query_seconds)
-            request_share.begin()
-            result = execute(
-                graphql_schema,
-                document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=operation_name,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry
-                executor_class=CompiledExecutor,
-                operation_extensions=None,
-            )
-            if is_awaitable(result):
-                result = await result
+            async with shared_reads(context, self.clock):
+                begin_operation(self.query_seconds)
+                result = execute(
+                    graphql_schema,
+                    document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=operation_name,
+                    is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry
+                    executor_class=CompiledExecutor,
+                    operation_extensions=None,
+                )
+                if is_awaitable(result):
+                    result = await result
         except Exception:  # the full way runs it again and reports whatever it was
             result = None
-        finally:
-            if reads is not None:
-                await reads.close()
         if not isinstance(result, ExecutionResult) or result.errors or result.extensions:
             self.runs["gave_up"] += 1
             return None
@@ -150,4 +142,22 @@ class PreparedQueries:
         return result.data
 
 
-__all__ = ["PreparedQueries"]
+@contextlib.asynccontextmanager
+async def shared_reads(context: Context, clock: Clock) -> AsyncIterator[bool]:
+    """The operation's reads on one connection and transaction (`SharedReads`), given back
+    when it ends; yields whether they are (not with a factory of another kind, e.g. a
+    test's fake)."""
+    uows = context.uows
+    if not isinstance(uows, Units):
+        yield False
+        return
+    reads = SharedReads(uows)
+    context.uows = reads
+    context.loaders = Loaders(reads, clock)
+    try:
+        yield True
+    finally:
+        await reads.close()
+
+
+__all__ = ["PreparedQueries", "shared_reads"]

@@ -6,12 +6,13 @@ Clients that accept `application/graphql-response+json` get it, with 4xx for req
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, get_operation_ast, parse
 from graphql import OperationType as GraphQLOperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,11 +29,9 @@ from strawberry.types.graphql import OperationType
 from api.context import Context, LiveStreams, Loaders
 from api.errors import REQUEST_ERROR_STATUS, UNRESOLVED_OPERATION
 from api.metrics import Metrics
-from api.prepared import PreparedQueries
+from api.prepared import PreparedQueries, shared_reads
 from api.ws import LegacyWSHandler, TransportWSHandler
 from api.ws_limits import Sockets
-from persistence.unit_of_work import SharedReads
-from persistence.unit_of_work import UnitOfWorkFactory as Units
 from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
 from services.targets import TargetGuard
@@ -55,23 +54,28 @@ def bearer_token(header: str | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_query(query: str | None, operation_name: str | None) -> bool:
-    """Whether the operation that would run is a query (False when it cannot be told:
-    the request then runs as before and fails where it always did)."""
+def _document(query: str | None) -> DocumentNode | None:
+    """The request's document as the view looks at it before execution (None when it does
+    not parse, or is past any token limit a server would set: execution then reports that)."""
     try:
-        operation = get_operation_ast(parse(query or ""), operation_name)
+        return parse(query or "", no_location=True, max_tokens=100_000)
     except GraphQLError:
-        return False
-    return operation is not None and operation.operation is GraphQLOperationType.QUERY
+        return None
 
 
 @functools.lru_cache(maxsize=1024)
+def _is_query(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation that would run is a query (False when it cannot be told:
+    the request then runs as before and fails where it always did)."""
+    document = _document(query)
+    operation = get_operation_ast(document, operation_name) if document is not None else None
+    return operation is not None and operation.operation is GraphQLOperationType.QUERY
+
+
 def _operation_count(query: str | None) -> int:
-    """Operations in the document (0 when it does not parse, or is past any token limit a
-    server would set: execution then reports that)."""
-    try:
-        document = parse(query or "", no_location=True, max_tokens=100_000)
-    except GraphQLError:
+    """Operations in the document (0 when it cannot be parsed)."""
+    document = _document(query)
+    if document is None:
         return 0
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
@@ -293,40 +297,36 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         A query's reads share one connection and transaction (`SharedReads`)."""
         if request_data.operation_name is None and _operation_count(request_data.query) > 1:
             return unresolved_operation(context, None, several=True)
-        reads = None
-        if isinstance(self.uows, Units) and _is_query(
-            request_data.query, request_data.operation_name
-        ):
-            reads = SharedReads(self.uows)
-            context.uows = reads
-            context.loaders = Loaders(reads, self.clock)
+        reads = (
+            shared_reads(context, self.clock)
+            if _is_query(request_data.query, request_data.operation_name)
+            else contextlib.nullcontext(False)
+        )
         try:
-            result = await self.schema.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=ALL_OPERATIONS,
-                operation_extensions=request_data.extensions,
-            )
-            if (
-                reads is not None
-                and self.prepared is not None
-                and request.method == "POST"
-                and request_data.query is not None
-                and not request_data.extensions
-                and not result.errors
-            ):
-                self.prepared.remember(request_data.query, request_data.operation_name)
-            return result
+            async with reads as shared:
+                result = await self.schema.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=ALL_OPERATIONS,
+                    operation_extensions=request_data.extensions,
+                )
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         except CannotGetOperationTypeError:
             return unresolved_operation(context, request_data.operation_name)
-        finally:
-            if reads is not None:
-                await reads.close()
+        if (
+            shared
+            and self.prepared is not None
+            and request.method == "POST"
+            and request_data.query is not None
+            and not request_data.extensions
+            and not result.errors
+        ):
+            self.prepared.remember(request_data.query, request_data.operation_name)
+        return result
 
     def create_response(
         self,

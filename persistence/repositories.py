@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -579,7 +578,7 @@ class ContactRepository(Repository):
         now: datetime,
         within: int | None,
     ) -> Page[Any]:
-        """Whole rows for `("*",)`; else named tuples of `columns`, read on the driver
+        """Whole rows for `("*",)`; else records of `columns`, read on the driver
         (persistence/direct.py: the statement compiled once per cached page statement)."""
         key = CONTACT_SORTS[order]
         try:
@@ -605,8 +604,7 @@ class ContactRepository(Repository):
         if columns == ("*",):
             rows: Sequence[Any] = await self._rows(built[0])
         else:
-            make = _page_row(columns)._make
-            rows = [make(r) for r in await built[1].rows(self.conn, {})]
+            rows = await built[1].records(self.conn, {})
         return build_page(rows, key, page, lambda r: r.id)
 
     async def clusters(
@@ -647,12 +645,6 @@ COMPANY_NAMES = Direct(
 # of a 20-contact page. Filters that read the clock are keyed by the time too.
 PAGE_STATEMENTS = 256
 _PAGES: dict[Hashable, tuple[Select[Any], Direct]] = {}
-
-
-@functools.cache
-def _page_row(columns: tuple[str, ...]) -> Any:
-    """A row of a page read on the driver: its columns by name, as SQLAlchemy's rows."""
-    return namedtuple("PageRow", columns)
 
 
 TAGS_OF = ByIds(
