@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from api.app import create_app
+from api.settings import Settings
 from persistence.tables import metadata
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@asynccontextmanager
+async def served(
+    settings: Settings, clock: Any, **options: Any
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """An app made with `settings` (and `create_app`'s `options`) and an HTTP client on it
+    over ASGI; its database is disposed of when the block ends."""
+    app = create_app(settings, clock=clock, **options)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://segmento.test") as c:
+            yield app, c
+    finally:
+        await app.state.db.dispose()
 
 
 class GraphQLResult:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from api.app import create_app
 from api.settings import Settings
 from domain.auth import Scope
 from services import auth
-from tests.factories import GRAPHQL_RESPONSE, gql
+from tests.factories import GRAPHQL_RESPONSE, gql, served
 
 COUNT = "{ contacts { totalCount } }"
 
@@ -78,17 +76,13 @@ async def test_variables_of_the_wrong_type_are_bad_user_input(client, read_key):
 
 
 async def test_queries_deeper_than_the_limit_are_refused(database_url, clock):
-    app = create_app(
-        Settings(database_url=database_url, migrate_on_start=False, max_query_depth=3), clock=clock
-    )
-    _, key = await auth.create_api_key(app.state.uows, "k", Scope.READ, clock())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    settings = Settings(database_url=database_url, migrate_on_start=False, max_query_depth=3)
+    async with served(settings, clock) as (app, client):
+        _, key = await auth.create_api_key(app.state.uows, "k", Scope.READ, clock())
         shallow = "{ contacts { edges { node { email } } } }"
         assert (await gql(client, shallow, key=key)).errors == []
         deep = "{ contacts { edges { node { company { name } } } } }"
         result = await gql(client, deep, key=key, accept=GRAPHQL_RESPONSE)
-    await app.state.db.dispose()
     assert result.status == 400
     assert result.codes == ["GRAPHQL_VALIDATION_FAILED"]
     assert "exceeds maximum operation depth" in result.errors[0]["message"]

@@ -14,14 +14,13 @@ import httpx
 import pytest
 from sqlalchemy import insert, text
 
-from api.app import create_app
 from api.bootstrap import unit_of_work_factory
 from api.context import Loaders
 from api.settings import Settings
 from persistence import request_share, sqlite_inline
 from persistence.db import Database, sqlite_path
 from persistence.tables import metadata
-from tests.factories import gql
+from tests.factories import gql, served
 
 SIMPLE = "query($id: ID!) { contact(id: $id) { score } }"
 SCANS = "{ " + " ".join(
@@ -45,15 +44,9 @@ async def budgeted(database_url, clock, request) -> AsyncIterator[httpx.AsyncCli
     """A server whose query budget is `request.param` seconds (mutations: 30)."""
     settings = Settings(database_url=database_url, migrate_on_start=False,
                         query_timeout_seconds=request.param, mutation_timeout_seconds=30.0)  # fmt: skip
-    app = create_app(settings, clock=clock)
-    await _contacts(app.state.db, 300, "same.person@host{i}.it")  # 44,850 pairs to compare
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
-            yield client
-    finally:
-        await app.state.db.dispose()
+    async with served(settings, clock) as (app, client):
+        await _contacts(app.state.db, 300, "same.person@host{i}.it")  # 44,850 pairs to compare
+        yield client
 
 
 @pytest.mark.parametrize("budgeted", [0.0], indirect=True)

@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from api.app import create_app
 from api.settings import Settings
-from tests.factories import gql
+from tests.factories import gql, served
 
 PAGE = """query($first: Int!) { contacts(first: $first, orderBy: {field: EMAIL, direction: ASC})
   { edges { cursor node { id email company { name } } } totalCount } }"""
@@ -75,21 +74,14 @@ async def test_an_error_on_the_short_way_is_answered_by_the_full_way(app, client
 
 
 async def test_the_cost_budget_holds_on_the_short_way(database_url, clock):
-    app = create_app(
-        Settings(database_url=database_url, migrate_on_start=False, cost_limit_read=200),
-        clock=clock,
-    )
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            key = await _read_key(app, clock)
-            (await gql(client, PAGE, {"first": 10}, key=key)).ok()
-            too_big = await gql(client, PAGE, {"first": 150}, key=key)
-            assert too_big.codes == ["QUERY_TOO_COSTLY"] and too_big.data is None
-            assert too_big.errors[0]["extensions"]["limit"] == 200
-            assert app.state.prepared.runs["prepared"] == 0
-    finally:
-        await app.state.db.dispose()
+    settings = Settings(database_url=database_url, migrate_on_start=False, cost_limit_read=200)
+    async with served(settings, clock) as (app, client):
+        key = await _read_key(app, clock)
+        (await gql(client, PAGE, {"first": 10}, key=key)).ok()
+        too_big = await gql(client, PAGE, {"first": 150}, key=key)
+        assert too_big.codes == ["QUERY_TOO_COSTLY"] and too_big.data is None
+        assert too_big.errors[0]["extensions"]["limit"] == 200
+        assert app.state.prepared.runs["prepared"] == 0
 
 
 async def _read_key(app: Any, clock: Any) -> str:

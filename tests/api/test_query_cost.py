@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 
-import httpx
 import pytest
 from graphql import parse
 
-from api.app import create_app
 from api.cost import operation_cost
 from api.schema import build_schema
 from api.settings import Settings
 from tests.api.test_contract import CONTRACT, OPERATION_FILES, operation_document
-from tests.factories import GRAPHQL_RESPONSE, gql
+from tests.factories import GRAPHQL_RESPONSE, gql, served
 
 # The query an outside review found stalling the server (14 s at 40, 4 s at 20): validation
 # refuses it as too deep; the same with `nodes` is within the depth limit, and costed.
@@ -119,17 +117,10 @@ async def test_an_admin_key_has_a_larger_budget_than_a_read_key(client, read_key
 
 
 async def test_the_budgets_are_server_settings(database_url, clock, read_key):
-    app = create_app(
-        Settings(database_url=database_url, migrate_on_start=False, cost_limit_read=200),
-        clock=clock,
-    )
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            small = await gql(client, PAGE, {"first": 10}, key=read_key)
-            large = await gql(client, PAGE, {"first": 100}, key=read_key)
-    finally:
-        await app.state.db.dispose()
+    settings = Settings(database_url=database_url, migrate_on_start=False, cost_limit_read=200)
+    async with served(settings, clock) as (_app, client):
+        small = await gql(client, PAGE, {"first": 10}, key=read_key)
+        large = await gql(client, PAGE, {"first": 100}, key=read_key)
     assert small.errors == []
     assert large.codes == ["QUERY_TOO_COSTLY"]
     assert large.errors[0]["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 301, "limit": 200}

@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
 from api.settings import Settings
-from tests.factories import gql
+from tests.factories import gql, served
 
 TAGS = "{ tags { code } }"
 SLOW = 0.001  # tokens per second: nothing comes back during a test
@@ -25,13 +24,8 @@ async def limited(database_url: str, clock: Any) -> AsyncIterator[httpx.AsyncCli
         rate_read=SLOW, burst_read=3, rate_write=SLOW, burst_write=6,
         rate_anonymous=SLOW, burst_anonymous=2,
     )  # fmt: skip
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://segmento.test") as c:
-            yield c
-    finally:
-        await app.state.db.dispose()
+    async with served(settings, clock) as (_app, client):
+        yield client
 
 
 def refusals(metrics: str, reason: str) -> float:

@@ -11,13 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from api.app import create_app
 from api.bootstrap import unit_of_work_factory
 from api.settings import Settings
 from domain.errors import Timeout
 from persistence import sqlite_inline
 from persistence.db import Database, sqlite_path
-from tests.factories import gql
+from tests.factories import gql, served
 
 CREATE = "mutation($e: String!) { createContact(input: {email: $e}) { id } }"
 PAGE = "{ contacts(first: 50) { totalCount edges { node { id email } } } }"
@@ -33,13 +32,8 @@ async def budgeted(database_url, clock, monkeypatch, request) -> AsyncIterator[h
     query, mutation = request.param
     settings = Settings(database_url=database_url, migrate_on_start=False,
                         query_timeout_seconds=query, mutation_timeout_seconds=mutation)  # fmt: skip
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-    finally:
-        await app.state.db.dispose()
+    async with served(settings, clock) as (_app, client):
+        yield client
 
 
 @pytest.mark.parametrize("budgeted", [(10.0, 0.0)], indirect=True)
