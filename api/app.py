@@ -24,12 +24,11 @@ from api.prepared import PreparedQueries
 from api.quotas import QuotaMiddleware, Quotas
 from api.schema import build_schema
 from api.settings import Settings
-from api.view import SegmentoGraphQL, bearer_token
+from api.view import SegmentoGraphQL
 from api.ws_limits import SocketLimits, Sockets
-from domain.auth import Principal
 from domain.webhooks import RetryPolicy
 from persistence.db import Database, migrate
-from services import auth, lists, live
+from services import lists, live
 from services.decay import run_decay
 from services.inactivity import run_inactivity
 from services.ports import Clock, Resolver, system_clock
@@ -94,10 +93,6 @@ def create_app(
     hub.authorized = view.still_authorized
     view.key_cache.on_revoke.append(sockets.close_key)
 
-    async def principal(header: str | None) -> Principal | None:
-        token = bearer_token(header)
-        return await auth.authenticate(uows, token, view.key_cache) if token else None
-
     async def healthz(_request: Request) -> JSONResponse:
         """200 only when the database answers and can take writes (persistence/db.py)."""
         try:
@@ -148,7 +143,7 @@ def create_app(
     app = Starlette(
         middleware=[
             Middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes),
-            Middleware(QuotaMiddleware, quotas=quotas, authenticate=principal),
+            Middleware(QuotaMiddleware, quotas=quotas, authenticate=view.principal_of),
         ],
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),

@@ -32,6 +32,7 @@ from api.metrics import Metrics
 from api.prepared import PreparedQueries, shared_reads
 from api.ws import LegacyWSHandler, TransportWSHandler
 from api.ws_limits import Sockets
+from domain.auth import Principal
 from services import auth, live
 from services.ports import Clock, UnitOfWorkFactory
 from services.targets import TargetGuard
@@ -274,15 +275,19 @@ class SegmentoGraphQL(GraphQL[Context, None]):
         return await auth.authenticate(self.uows, context.token, self.key_cache) is not None
 
     async def authenticate(self, context: Context, header: str | None) -> None:
-        token = bearer_token(header)
-        if token is None:
+        if bearer_token(header) is None:
             context.auth_problem = (
                 "an API key is required: send the header 'Authorization: Bearer <key>'"
             )
             return
-        context.principal = await auth.authenticate(self.uows, token, self.key_cache)
+        context.principal = await self.principal_of(header)
         if context.principal is None:
             context.auth_problem = "the API key is not valid or has been revoked"
+
+    async def principal_of(self, header: str | None) -> Principal | None:
+        """Who an Authorization header names (None: no key, or not a valid one)."""
+        token = bearer_token(header)
+        return await auth.authenticate(self.uows, token, self.key_cache) if token else None
 
     async def execute_single(
         self,
